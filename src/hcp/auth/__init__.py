@@ -1,0 +1,1 @@
+"""Authentication and RBAC: tenants, users, roles, tokens, API keys, audit log."""

@@ -1,0 +1,1 @@
+"""Billing: metering, rate cards, budgets, invoices, payments, revenue."""

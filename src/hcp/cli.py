@@ -1,0 +1,310 @@
+"""The `hcp` command: run the platform (one process or split), migrate, seed, check health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+import httpx
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from hcp.core.settings import SERVICE_PORTS, Settings, UnsafeSettingsError
+
+app = typer.Typer(help="HCP: the MARA Hybrid Compute Platform.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+SPLIT_READY_TIMEOUT_S = 20.0
+STOP_GRACE_S = 10.0
+
+
+def _load_settings(*, demo: bool | None = None) -> Settings:
+    try:
+        return Settings(demo=True) if demo else Settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            msg = str(err.get("ctx", {}).get("error", err["msg"]))
+            typer.secho(f"hcp: invalid setting {field}: {msg}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _banner(settings: Settings, base_url: str, *, split: bool = False) -> None:
+    lines = []
+    if settings.demo:
+        from hcp.demo import DEMO_LOGINS
+
+        lines += [
+            "=" * 72,
+            "  DEMO MODE: public secret key, demo users and simulated hardware.",
+            "  Never expose this to a network. Unset HCP_DEMO / --demo for production.",
+            "=" * 72,
+        ]
+    lines += [
+        f"HCP is up ({'split: one process per service' if split else 'one process'}).",
+        f"  API docs    {base_url}/docs",
+        f"  API         {base_url}/api/v1",
+        f"  Health      {base_url}/health   Ready {base_url}/ready   Metrics {base_url}/metrics",
+        f"  Database    {settings.database_url}",
+        f"  Event bus   {settings.bus_url}",
+    ]
+    if settings.sim.speed != 1:
+        lines.append(f"  Clock       simulated, {settings.sim.speed:g}x real time")
+    if settings.demo:
+        lines.append("  Demo logins:")
+        lines += [f"    {role:<22} {email} / {pw}" for role, email, pw in DEMO_LOGINS]
+    lines.append("Press Ctrl-C to stop.")
+    typer.echo("\n".join(lines))
+
+
+def _require_safe(settings: Settings) -> None:
+    try:
+        settings.assert_safe_to_serve()
+    except UnsafeSettingsError as exc:
+        typer.secho(f"hcp: refusing to start: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _serve(settings: Settings, *, service: str | None, host: str, port: int, announce: bool) -> None:
+    from hcp.app import create_app
+
+    _require_safe(settings)
+    settings.server.host, settings.server.port, settings.server.service = host, port, service
+    config = uvicorn.Config(
+        create_app(settings, service=service), host=host, port=port, log_config=None,
+        access_log=False, lifespan="on", timeout_graceful_shutdown=5, ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+
+    async def run() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.02)
+        if server.started and announce:
+            _banner(settings, f"http://{host}:{port}")
+        await task
+
+    asyncio.run(run())
+    if not server.started:
+        raise typer.Exit(1)
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option("--demo", help="Seed demo data and demo users; say so loudly.")] = False,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the single process (split: of the orchestrator).")] = 8080,
+    speed: Annotated[float, typer.Option(min=0.001, help="Simulated time runs N times faster.")] = 1.0,
+    split: Annotated[bool, typer.Option("--split", help="One process per service (PostgreSQL + NATS).")] = False,
+) -> None:
+    """Start the platform: everything on one port, or each service on its seed port (--split)."""
+    settings = _load_settings(demo=demo or None)
+    settings.sim.speed = speed
+    if split:
+        _run_split(settings, host=host, port_offset=port - SERVICE_PORTS["orchestrator"])
+        return
+    _serve(settings, service=None, host=host, port=port, announce=True)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICE_PORTS)}.")],
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Defaults to the service's seed port.")] = None,
+) -> None:
+    """Run one service of split mode in this process."""
+    if service not in SERVICE_PORTS:
+        typer.secho(f"hcp: unknown service {service!r}; one of {', '.join(SERVICE_PORTS)}",
+                    fg="red", err=True)
+        raise typer.Exit(2)
+    settings = _load_settings()
+    _serve(settings, service=service, host=host, port=port or SERVICE_PORTS[service], announce=False)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from hcp.core.db import Database
+    from hcp.migrations import current_revision
+    from hcp.migrations import migrate as run_migrations
+
+    settings = _load_settings(demo=None)
+
+    async def run() -> str | None:
+        db = Database(settings.database_url)
+        try:
+            await run_migrations(db)
+            return await current_revision(db)
+        finally:
+            await db.dispose()
+
+    typer.echo(f"database at revision {asyncio.run(run())}")
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo data (facilities, customers, demo users); running it twice changes nothing."""
+    from hcp.core.db import Database
+    from hcp.demo import seed as seed_demo
+    from hcp.migrations import migrate as run_migrations
+
+    settings = _load_settings(demo=True)
+
+    async def run() -> None:
+        db = Database(settings.database_url)
+        try:
+            await run_migrations(db)
+            await seed_demo(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    typer.echo("demo data seeded")
+
+
+@app.command()
+def health(
+    urls: Annotated[list[str] | None, typer.Argument(help="Base URLs; default http://127.0.0.1:8080.")] = None,
+    split: Annotated[bool, typer.Option("--split", help="Check every service of split mode.")] = False,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+) -> None:
+    """Check /health and /ready of running services; exit 1 if any is not ready."""
+    targets = urls or ([f"http://{host}:{p}" for p in SERVICE_PORTS.values()] if split
+                       else ["http://127.0.0.1:8080"])
+    failed = False
+    with httpx.Client(timeout=3.0) as client:
+        for base in targets:
+            base = base.rstrip("/")
+            try:
+                live = client.get(f"{base}/health")
+                ready = client.get(f"{base}/ready")
+                service = live.json().get("service", "?")
+                ok = live.status_code == 200 and ready.status_code == 200
+                detail = "ready" if ok else ready.json().get("error", {}).get("message", ready.text)
+            except (httpx.HTTPError, ValueError) as exc:
+                ok, service, detail = False, "?", f"unreachable ({type(exc).__name__})"
+            failed |= not ok
+            typer.echo(f"{'OK  ' if ok else 'FAIL'} {base:<28} {service:<13} {detail}")
+    raise typer.Exit(1 if failed else 0)
+
+
+def _die_with_parent() -> None:
+    # Children of split mode must not outlive `hcp up --split`, even if it is SIGKILLed.
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _run_split(settings: Settings, *, host: str, port_offset: int) -> None:
+    _require_safe(settings)
+    if not settings.database_url.startswith("postgresql"):
+        typer.secho("hcp up --split needs PostgreSQL: set HCP_DATABASE_URL=postgresql+asyncpg://...",
+                    fg="red", err=True)
+        raise typer.Exit(2)
+    if not settings.bus_url.startswith(("nats://", "tls://")):
+        typer.secho("hcp up --split needs NATS JetStream: set HCP_BUS_URL=nats://host:4222",
+                    fg="red", err=True)
+        raise typer.Exit(2)
+
+    from hcp.core.db import Database
+    from hcp.demo import is_empty
+    from hcp.demo import seed as seed_demo
+    from hcp.migrations import migrate as run_migrations
+
+    async def prepare() -> None:
+        db = Database(settings.database_url)
+        try:
+            await run_migrations(db)
+            if settings.demo and await is_empty(db):
+                await seed_demo(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(prepare())
+    env = dict(os.environ)
+    env["HCP_DEMO"] = "true" if settings.demo else "false"
+    env["HCP_SIM__SPEED"] = str(settings.sim.speed)
+    ports = {name: port + port_offset for name, port in SERVICE_PORTS.items()}
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for name, port in ports.items():
+            children[name] = subprocess.Popen(
+                [sys.executable, "-m", "hcp", "serve", name, "--host", host, "--port", str(port)],
+                env=env, preexec_fn=_die_with_parent,
+            )
+        if _wait_split_ready(host, ports, children, lambda: stopping):
+            _banner(settings, f"http://{host}:{ports['orchestrator']}", split=True)
+            for name, port in ports.items():
+                typer.echo(f"  {name:<13} http://{host}:{port}")
+        while not stopping:
+            dead = [n for n, p in children.items() if p.poll() is not None]
+            if dead:
+                typer.secho(f"hcp: service(s) exited: {', '.join(dead)}; stopping the rest",
+                            fg="red", err=True)
+                break
+            time.sleep(0.2)
+    finally:
+        _stop_children(children)
+    if not stopping:
+        raise typer.Exit(1)
+
+
+def _wait_split_ready(
+    host: str, ports: dict[str, int], children: dict[str, subprocess.Popen[bytes]],
+    stopping: Callable[[], bool],
+) -> bool:
+    deadline = time.monotonic() + SPLIT_READY_TIMEOUT_S
+    pending = dict(ports)
+    with httpx.Client(timeout=1.0) as client:
+        while pending and time.monotonic() < deadline:
+            if stopping():
+                return False
+            for name, port in list(pending.items()):
+                if children[name].poll() is not None:
+                    return False
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(f"http://{host}:{port}/ready").status_code == 200:
+                        del pending[name]
+            time.sleep(0.1)
+    if pending:
+        typer.secho(f"hcp: not ready after {SPLIT_READY_TIMEOUT_S:.0f} s: {', '.join(pending)}",
+                    fg="red", err=True)
+    return not pending
+
+
+def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for proc in children.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

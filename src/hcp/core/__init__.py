@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database, event bus, clock, money, errors, logging, metrics."""

@@ -1,0 +1,93 @@
+"""Demo data: the seed's three facilities, three customers and the well-known demo logins.
+
+Used by `hcp seed` and by `hcp up --demo` on an empty database. Every step is idempotent,
+so seeding twice changes nothing. Demo credentials are public: they exist only in demo mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hcp.auth import service as auth
+from hcp.billing import service as billing
+from hcp.core.db import Database
+from hcp.resources import service as resources
+
+
+@dataclass(frozen=True)
+class DemoFacility:
+    id: str
+    name: str
+    location: str
+    power_cap_kw: float
+    market_node: str
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    slug: str
+    name: str
+    monthly_budget_usd: Decimal
+    email: str
+    password: str
+
+
+# Caps are sized to the demo fleet (20 S21s at 3.5 kW, 10 GPUs at up to 0.7 kW spread over
+# three sites), so that power binds at times and the optimizer has choices to make.
+FACILITIES = (
+    DemoFacility("tx-north", "Texas North", "Granbury, TX", 40.0, "HB_NORTH"),
+    DemoFacility("tx-south", "Texas South", "Garden City, TX", 30.0, "HB_WEST"),
+    DemoFacility("nd-ellendale", "North Dakota", "Ellendale, ND", 25.0, "MISO_MINN_HUB"),
+)
+
+CUSTOMERS = (
+    DemoCustomer("acme", "Acme Corp", Decimal("12500"), "john@acme.com", "customer123"),
+    DemoCustomer("globex", "Globex Research", Decimal("8000"), "maria@globex.com", "customer123"),
+    DemoCustomer("initech", "Initech AI", Decimal("6000"), "raj@initech.com", "customer123"),
+)
+
+STAFF: tuple[tuple[str, str, auth.Role], ...] = (
+    ("admin@mara.com", "admin123", "admin"),
+    ("ops@mara.com", "operator123", "operator"),
+)
+
+DEMO_LOGINS = (
+    ("admin", "admin@mara.com", "admin123"),
+    ("operator", "ops@mara.com", "operator123"),
+    ("customer (Acme Corp)", "john@acme.com", "customer123"),
+)
+
+
+async def _ensure_user(
+    session: AsyncSession, email: str, password: str, role: auth.Role, tenant_id: str | None
+) -> None:
+    if await auth.find_user(session=session, email=email) is None:
+        await auth.create_user(
+            session=session, email=email, password=password, role=role, tenant_id=tenant_id
+        )
+
+
+async def seed(db: Database) -> None:
+    async with db.transaction() as session:
+        for f in FACILITIES:
+            await resources.upsert_facility(
+                session=session, id=f.id, name=f.name, location=f.location,
+                power_cap_kw=f.power_cap_kw, market_node=f.market_node,
+            )
+        for c in CUSTOMERS:
+            tenant = await auth.ensure_tenant(session=session, slug=c.slug, name=c.name)
+            if await billing.get_budget(session=session, tenant_id=tenant.id) is None:
+                await billing.set_budget(
+                    session=session, tenant_id=tenant.id, monthly_limit_usd=c.monthly_budget_usd
+                )
+            await _ensure_user(session, c.email, c.password, "customer", tenant.id)
+        for email, password, role in STAFF:
+            await _ensure_user(session, email, password, role, None)
+
+
+async def is_empty(db: Database) -> bool:
+    async with db.session() as session:
+        return await auth.count_users(session=session) == 0

@@ -1,0 +1,1 @@
+"""Economic optimizer: hashprice, profitability, the fleet plan, recommendations, backtests."""

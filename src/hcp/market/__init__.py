@@ -1,0 +1,1 @@
+"""Market data: price ingestion, latest prices with staleness, history."""

@@ -1,0 +1,11 @@
+"""Every table of every domain, imported in one place so Alembic sees the whole schema."""
+
+from hcp.auth import models as auth_models
+from hcp.billing import models as billing_models
+from hcp.core import outbox as core_outbox
+from hcp.core.db import Base
+from hcp.resources import models as resources_models
+
+metadata = Base.metadata
+
+__all__ = ["auth_models", "billing_models", "core_outbox", "metadata", "resources_models"]

@@ -1,0 +1,1 @@
+"""Orchestrator: the workload lifecycle, executing plans and switches, reconciliation."""

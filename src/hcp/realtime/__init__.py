@@ -1,0 +1,1 @@
+"""Real time: WebSocket channels to browsers and API clients."""

@@ -1,0 +1,5 @@
+"""HTTP routes of the realtime domain, mounted under /api/v1."""
+
+from hcp.core.routing import domain_router
+
+router = domain_router("realtime")

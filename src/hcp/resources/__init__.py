@@ -1,0 +1,1 @@
+"""Resource manager: facilities, units, discovery, health, telemetry, capacity, allocations."""

@@ -1,0 +1,1 @@
+"""Workload router: classification, priority queues, fair share, placement, preemption."""

@@ -1,0 +1,1 @@
+"""The digital twin: simulated GPUs, ASICs and market data, speaking the real protocols."""

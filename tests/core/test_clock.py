@@ -1,0 +1,53 @@
+import asyncio
+import time
+
+import pytest
+
+from hcp.core.clock import RealClock, ScaledClock, SteppedClock
+
+
+async def test_scaled_clock_runs_n_times_faster() -> None:
+    clock = ScaledClock(speed=100.0)
+    t0, real0 = clock.time(), time.monotonic()
+    await clock.sleep(5.0)  # 5 simulated seconds = 50 ms real
+    real = time.monotonic() - real0
+    assert clock.time() - t0 >= 5.0
+    assert 0.04 <= real < 0.5
+
+
+async def test_speed_change_keeps_time_continuous_and_wakes_sleepers() -> None:
+    clock = ScaledClock(speed=1.0)
+    sleeper = asyncio.create_task(clock.sleep(100.0))  # 100 s at speed 1
+    await asyncio.sleep(0.01)
+    before = clock.time()
+    clock.set_speed(10_000.0)
+    assert clock.time() - before < 1.0  # no jump at the change
+    await asyncio.wait_for(sleeper, timeout=1.0)  # now ~10 ms real
+
+
+def test_real_clock_refuses_speed_and_tracks_wall_time() -> None:
+    clock = RealClock()
+    assert abs(clock.time() - time.time()) < 0.5
+    with pytest.raises(ValueError):
+        clock.set_speed(2.0)
+    with pytest.raises(ValueError):
+        ScaledClock(speed=0)
+
+
+async def test_stepped_clock_wakes_sleepers_in_deadline_order() -> None:
+    clock = SteppedClock(start=1000.0)
+    woke: list[tuple[str, float]] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append((name, clock.time()))
+
+    tasks = [asyncio.create_task(sleeper("late", 30)), asyncio.create_task(sleeper("early", 10))]
+    await asyncio.sleep(0)
+    await clock.advance(5)
+    assert woke == []
+    await clock.advance(30)
+    assert woke == [("early", 1010.0), ("late", 1030.0)]
+    assert clock.time() == 1035.0
+    await asyncio.gather(*tasks)
+    assert clock.now().year == 1970
