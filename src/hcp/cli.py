@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import httpx
@@ -66,6 +66,19 @@ def _banner(settings: Settings, base_url: str, *, split: bool = False) -> None:
     typer.echo("\n".join(lines))
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a Ctrl-C or SIGTERM that shut it down gracefully exits 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def _require_safe(settings: Settings) -> None:
     try:
         settings.assert_safe_to_serve()
@@ -83,7 +96,7 @@ def _serve(settings: Settings, *, service: str | None, host: str, port: int, ann
         create_app(settings, service=service), host=host, port=port, log_config=None,
         access_log=False, lifespan="on", timeout_graceful_shutdown=5, ws="websockets-sansio",
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
 
     async def run() -> None:
         task = asyncio.create_task(server.serve())
