@@ -100,7 +100,7 @@ def _serve(settings: Settings, *, service: str | None, host: str, port: int, ann
 
     async def run() -> None:
         task = asyncio.create_task(server.serve())
-        while not server.started and not task.done():
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no "started" event
             await asyncio.sleep(0.02)
         if server.started and announce:
             _banner(settings, f"http://{host}:{port}")

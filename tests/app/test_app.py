@@ -6,13 +6,13 @@ import httpx
 import pytest
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from tests.conftest import running_app
 
 from hcp.app import SERVICE_DOMAINS, create_app
 from hcp.auth.models import Tenant, User
 from hcp.billing.models import Budget
 from hcp.core.settings import Settings
 from hcp.resources.models import Facility
-from tests.conftest import running_app
 
 
 async def test_health_ready_metrics_docs(client: httpx.AsyncClient) -> None:

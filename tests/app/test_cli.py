@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.conftest import NATS_URL, delete_stream, free_port, require_server, temporary_postgres_database
 
 from hcp.core.settings import SERVICE_PORTS
-from tests.conftest import NATS_URL, delete_stream, free_port, require_server, temporary_postgres_database
 
 pytestmark = pytest.mark.slow
 HCP = [sys.executable, "-m", "hcp"]
