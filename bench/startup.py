@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import socket
 import statistics
@@ -38,6 +39,8 @@ def one_run(*, fresh: bool, workdir: Path) -> float:
         db.unlink()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HCP_")}
     env["HCP_DATABASE_URL"] = f"sqlite+aiosqlite:///{db}"
+    # The simulator runs as in the demo, its miners on a subnet of their own (no collisions).
+    env["HCP_SIM__ASIC_SUBNET"] = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24"
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "hcp", "up", "--demo", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -48,6 +48,13 @@ def require_server(kind: str, url: str) -> None:
     pytest.skip(message)
 
 
+def random_loopback_subnet() -> str:
+    """A /24 inside 127/8 away from the demo's 127.0.1.0/24, different per call."""
+    import random
+
+    return f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -144,6 +151,8 @@ def make_settings(sqlite_url: str, bus_names: dict[str, str]) -> Callable[..., S
             "database_url": sqlite_url, "bus_url": "memory://", "demo": True,
             "bus_prefix": bus_names["prefix"], "bus_stream": bus_names["stream"],
             "outbox_poll_s": 0.2, "log_format": "console",
+            # The simulated miners would bind loopback addresses; tests that want them say so.
+            "sim": {"enabled": False},
         }
         values.update(overrides)
         return Settings(**values)

@@ -60,6 +60,8 @@ def create_app(
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     domains = _domains_of(service)
     name = service or "hcp"
+    # A domain's api module may define `start(platform)` / `stop(platform)` for what it runs.
+    modules = [importlib.import_module(f"hcp.{domain}.api") for domain in domains]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,10 +71,18 @@ def create_app(
         if settings.demo and service in (None, "auth") and await demo.is_empty(plat.db):
             await demo.seed(plat.db)
             log.info("demo data seeded")
-        log.info("service started", service=name, domains=list(domains), **describe(plat))
+        started = []
         try:
+            for module in modules:
+                if hasattr(module, "start"):
+                    await module.start(plat)
+                    started.append(module)
+            log.info("service started", service=name, domains=list(domains), **describe(plat))
             yield
         finally:
+            for module in reversed(started):
+                if hasattr(module, "stop"):
+                    await module.stop(plat)
             await plat.stop()
             log.info("service stopped", service=name)
 
@@ -115,7 +125,6 @@ def create_app(
     async def index() -> RedirectResponse:
         return RedirectResponse("/docs")
 
-    for domain in domains:
-        module = importlib.import_module(f"hcp.{domain}.api")
+    for module in modules:
         app.include_router(module.router, prefix=API_PREFIX)
     return app

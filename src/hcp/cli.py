@@ -144,6 +144,26 @@ def serve(
 
 
 @app.command()
+def sim(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the simulator API.")] = SERVICE_PORTS["simulator"],
+    gpus: Annotated[int, typer.Option(min=0)] = 10,
+    asics: Annotated[int, typer.Option(min=0)] = 20,
+    seed: Annotated[int, typer.Option()] = 42,
+    speed: Annotated[float, typer.Option(min=0.001)] = 1.0,
+    subnet: Annotated[str, typer.Option(help="Loopback subnet of the simulated miners.")] = "127.0.1.0/24",
+) -> None:
+    """Run the hybrid simulator alone: its API on :8090, miners on their loopback addresses."""
+    settings = _load_settings(demo=True)
+    settings.sim.enabled = True
+    settings.sim.gpus, settings.sim.asics, settings.sim.seed = gpus, asics, seed
+    settings.sim.speed, settings.sim.asic_subnet = speed, subnet
+    typer.echo(f"simulator: {gpus} GPUs, {asics} Antminer S21s on {subnet} (CGMiner API :4028), "
+               f"API http://{host}:{port}/api/v1/sim/units")
+    _serve(settings, service="simulator", host=host, port=port, announce=False)
+
+
+@app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
     from hcp.core.db import Database

@@ -34,6 +34,8 @@ class Platform:
             settings.bus_url, prefix=settings.bus_prefix, stream=settings.bus_stream
         )
         self.relay = OutboxRelay(self.db, self.bus, poll_s=settings.outbox_poll_s)
+        # What domains run in this process (the simulator, control loops), by domain name.
+        self.state: dict[str, Any] = {}
         self.started = False
 
     async def start(self, *, migrate: bool = True) -> None:

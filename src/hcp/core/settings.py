@@ -54,6 +54,11 @@ class SimSettings(BaseModel):
     asic_subnet: str = "127.0.1.0/24"
     asic_rpc_port: int = Field(4028, ge=1, le=65535)
     asic_web_port: int = Field(80, ge=1, le=65535)
+    # Every n-th miner runs LuxOS-style firmware (wattage and power targets); 0 = all stock.
+    luxos_every: int = Field(4, ge=0)
+    tick_s: float = Field(1.0, gt=0)
+    telemetry_interval_s: float = Field(10.0, gt=0)
+    market_interval_s: float = Field(60.0, gt=0)
 
 
 class Settings(BaseSettings):

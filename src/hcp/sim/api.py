@@ -1,5 +1,143 @@
-"""HTTP routes of the sim domain, mounted under /api/v1."""
+"""The simulator's HTTP API (`/api/v1/sim/...`): units, faults, switches, clock, market."""
 
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+
+from hcp.core.clock import ScaledClock
+from hcp.core.errors import Conflict, InvalidInput, NotFound, Unavailable
+from hcp.core.platform import Platform, PlatformDep
 from hcp.core.routing import domain_router
+from hcp.sim.gpu import GpuError, SwitchInProgress
+from hcp.sim.hybrid import HybridSimulator, NotAGpu, UnknownUnit, UnsupportedFault
+from hcp.sim.schemas import ClockIn, FaultIn, SwitchIn, SwitchingStats, UnitList
 
 router = domain_router("sim")
+STATE_KEY = "sim"
+
+
+def build_simulator(platform: Platform) -> HybridSimulator:
+    from hcp.core.metrics import REGISTRY
+    from hcp.demo import FACILITIES
+
+    s = platform.settings.sim
+    return HybridSimulator(
+        clock=platform.clock, facilities=[(f.id, f.market_node) for f in FACILITIES],
+        gpus=s.gpus, asics=s.asics, seed=s.seed, luxos_every=s.luxos_every,
+        asic_subnet=s.asic_subnet, asic_rpc_port=s.asic_rpc_port, asic_web_port=s.asic_web_port,
+        tick_s=s.tick_s, telemetry_interval_s=s.telemetry_interval_s,
+        market_interval_s=s.market_interval_s, registry=REGISTRY,
+    )
+
+
+async def start(platform: Platform) -> None:
+    if not platform.settings.sim.enabled:
+        return
+    sim = build_simulator(platform)
+    await sim.start(bus=platform.bus)
+    platform.state[STATE_KEY] = sim
+
+
+async def stop(platform: Platform) -> None:
+    sim = platform.state.pop(STATE_KEY, None)
+    if sim is not None:
+        await sim.stop()
+
+
+def get_simulator(platform: PlatformDep) -> HybridSimulator:
+    sim = platform.state.get(STATE_KEY)
+    if not isinstance(sim, HybridSimulator):
+        raise Unavailable("the simulator is not running in this process (HCP_SIM__ENABLED=false)")
+    return sim
+
+
+SimDep = Annotated[HybridSimulator, Depends(get_simulator)]
+
+
+def _unit(sim: HybridSimulator, unit_id: str) -> dict[str, Any]:
+    try:
+        return sim.describe(unit_id)
+    except UnknownUnit:
+        raise NotFound(f"no simulated unit {unit_id}") from None
+
+
+@router.get("/sim/units", response_model=UnitList, summary="Simulated units with live readings")
+async def list_units(
+    sim: SimDep,
+    kind: Annotated[str | None, Query(pattern="^(gpu|asic)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> UnitList:
+    ids = [uid for uid, u in sim.units.items() if kind is None or u.kind == kind]
+    return UnitList(items=[sim.describe(uid) for uid in ids[offset:offset + limit]], total=len(ids))
+
+
+@router.get("/sim/units/{unit_id}", summary="One simulated unit")
+async def get_unit(unit_id: str, sim: SimDep) -> dict[str, Any]:
+    return _unit(sim, unit_id)
+
+
+@router.post("/sim/units/{unit_id}/fault", summary="Inject a fault into a simulated unit")
+async def inject_fault(unit_id: str, body: FaultIn, sim: SimDep) -> dict[str, Any]:
+    _unit(sim, unit_id)
+    try:
+        sim.inject_fault(unit_id, body.type)
+    except UnsupportedFault as exc:
+        raise InvalidInput("type", str(exc)) from None
+    except GpuError as exc:
+        raise Conflict(str(exc)) from None
+    return sim.describe(unit_id)
+
+
+@router.delete("/sim/units/{unit_id}/fault", summary="Clear one fault (?type=) or all of a unit's faults")
+async def clear_fault(
+    unit_id: str, sim: SimDep, type: Annotated[str | None, Query(max_length=40)] = None
+) -> dict[str, Any]:
+    _unit(sim, unit_id)
+    try:
+        sim.clear_fault(unit_id, type)
+    except UnsupportedFault as exc:
+        raise InvalidInput("type", str(exc)) from None
+    return sim.describe(unit_id)
+
+
+@router.post("/sim/switch", summary="Switch a simulated GPU to another workload (phases timed)")
+async def switch(body: SwitchIn, sim: SimDep) -> dict[str, Any]:
+    _unit(sim, body.unit_id)
+    try:
+        record = await sim.switch(body.unit_id, body.workload, workload_type=body.workload_type)
+    except NotAGpu as exc:
+        raise InvalidInput("unit_id", str(exc)) from None
+    except SwitchInProgress as exc:
+        raise Conflict(str(exc), code="switch_in_progress") from None
+    except GpuError as exc:
+        raise Conflict(str(exc), code="unit_faulted") from None
+    return {"unit_id": body.unit_id, **record.to_dict()}
+
+
+@router.get("/sim/switching/stats", response_model=SwitchingStats, summary="Switch latency percentiles")
+async def switching_stats(sim: SimDep) -> SwitchingStats:
+    return SwitchingStats(**sim.switching_stats())
+
+
+@router.get("/sim/market", summary="The market simulator's latest tick")
+async def market(sim: SimDep) -> dict[str, Any]:
+    return sim.last_tick.to_event()
+
+
+@router.get("/sim/clock", summary="Simulated time and its speed")
+async def get_clock(platform: PlatformDep) -> dict[str, Any]:
+    return {"now": platform.clock.now().isoformat(), "speed": platform.clock.speed}
+
+
+@router.put("/sim/clock", summary="Change how fast simulated time runs")
+async def set_clock(body: ClockIn, platform: PlatformDep) -> dict[str, Any]:
+    if not isinstance(platform.clock, ScaledClock):
+        raise Conflict("this clock cannot change speed")
+    try:
+        platform.clock.set_speed(body.speed)
+    except ValueError as exc:
+        raise Conflict(str(exc)) from None
+    return {"now": platform.clock.now().isoformat(), "speed": platform.clock.speed}
