@@ -23,6 +23,14 @@ from typing import Any, Final, Protocol
 import numpy as np
 
 from hcp.core.clock import Clock
+from hcp.economics.hashprice import (
+    BLOCK_SUBSIDY_BTC,
+    BLOCKS_PER_DAY,
+    HASHES_PER_DIFFICULTY,
+    TARGET_BLOCK_TIME_S,
+    hashprice_usd_per_th_day,
+    network_hashrate_ths,
+)
 
 __all__ = [
     "BLOCKS_PER_DAY",
@@ -49,34 +57,9 @@ __all__ = [
     "write_csv",
 ]
 
-BLOCK_SUBSIDY_BTC: Final = 3.125  # since the April 2024 halving
-BLOCKS_PER_DAY: Final = 144
-TARGET_BLOCK_TIME_S: Final = 600.0
 RETARGET_INTERVAL_BLOCKS: Final = 2016
 MAX_RETARGET_FACTOR: Final = 4.0
-_HASHES_PER_DIFFICULTY: Final = 2.0**32
 _SECONDS_PER_YEAR: Final = 365.25 * 86400.0
-
-
-# --------------------------------------------------------------------------------------------------
-# Economics formulas
-
-
-def network_hashrate_ths(difficulty: float) -> float:
-    """Network hashrate implied by a difficulty, in TH/s: difficulty x 2^32 / 600 s / 1e12."""
-    return difficulty * _HASHES_PER_DIFFICULTY / TARGET_BLOCK_TIME_S / 1e12
-
-
-def hashprice_usd_per_th_day(
-    btc_usd: float,
-    difficulty: float,
-    fees_btc_per_block: float,
-    subsidy_btc: float = BLOCK_SUBSIDY_BTC,
-) -> float:
-    """Expected USD earned per TH/s per day: (subsidy + fees) x 144 x BTC price / network TH/s."""
-    if not difficulty > 0:
-        raise ValueError(f"difficulty must be positive, got {difficulty!r}")
-    return (subsidy_btc + fees_btc_per_block) * BLOCKS_PER_DAY * btc_usd / network_hashrate_ths(difficulty)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -388,7 +371,7 @@ class MarketSimulator:
         self._net_rng = _stream(seed, _STREAM_NETWORK)
         self._difficulty = float(net.difficulty)
         if net.start_hashrate_ths is None:
-            start_hashrate_hs = self._difficulty * _HASHES_PER_DIFFICULTY / TARGET_BLOCK_TIME_S
+            start_hashrate_hs = self._difficulty * HASHES_PER_DIFFICULTY / TARGET_BLOCK_TIME_S
         else:
             start_hashrate_hs = net.start_hashrate_ths * 1e12
         if not (self._difficulty > 0 and start_hashrate_hs > 0):
@@ -508,7 +491,7 @@ class MarketSimulator:
         t = self._elapsed_s
         end = self._elapsed_s + dt_s
         while True:
-            blocks_per_s = rate_hs / (self._difficulty * _HASHES_PER_DIFFICULTY)
+            blocks_per_s = rate_hs / (self._difficulty * HASHES_PER_DIFFICULTY)
             time_to_block = self._work_to_next_block / blocks_per_s
             if t + time_to_block > end:
                 self._work_to_next_block -= (end - t) * blocks_per_s

@@ -1,0 +1,76 @@
+"""Request and response bodies of the economics API (`POST /economics/optimize` and friends)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+Id = Field(min_length=1, max_length=128)
+
+
+class FacilityIn(BaseModel):
+    model_config = _STRICT
+    id: str = Id
+    power_cap_kw: float = Field(ge=0, le=10_000_000)
+    # Negative prices happen (ERCOT at night with wind); ERCOT's offer cap is $5,000/MWh.
+    electricity_usd_per_mwh: float = Field(ge=-1_000, le=20_000)
+
+
+class UnitIn(BaseModel):
+    model_config = _STRICT
+    id: str = Id
+    kind: Literal["asic", "gpu"]
+    facility_id: str = Id
+    power_w: float = Field(gt=0, le=100_000, description="ASIC: stock power; GPU: power at full load")
+    hashrate_ths: float | None = Field(None, ge=0, le=10_000, description="ASIC only")
+    # ASIC power targets on offer: [[power_w, hashrate_ths], ...]; one is chosen, or curtail.
+    curve: list[tuple[float, float]] | None = Field(None, min_length=1, max_length=64)
+    model: str | None = Field(None, min_length=1, max_length=32, description="GPU only, e.g. H100")
+    idle_power_w: float | None = Field(None, ge=0, le=100_000, description="GPU only")
+
+
+class WorkloadIn(BaseModel):
+    model_config = _STRICT
+    id: str = Id
+    gpu_model: str = Field(min_length=1, max_length=32, description='a GPU model, or "any"')
+    gpu_count: int = Field(ge=1, le=64)
+    price_usd_per_gpu_hour: float = Field(ge=0, le=10_000)
+
+
+class OptimizeRequest(BaseModel):
+    model_config = _STRICT
+    btc_usd: float = Field(gt=0, le=100_000_000)
+    network_difficulty: float = Field(gt=0)
+    fees_btc_per_block: float = Field(0.0, ge=0, le=1_000)
+    facilities: list[FacilityIn] = Field(min_length=1, max_length=1_000)
+    units: list[UnitIn] = Field(default_factory=list, max_length=1_000_000)
+    workloads: list[WorkloadIn] = Field(default_factory=list, max_length=100_000)
+    gpu_spot_usd_per_hour: dict[str, float] = Field(default_factory=dict)
+
+
+Mode = Literal["mining", "curtailed", "workload", "spot", "idle"]
+
+
+class Assignment(BaseModel):
+    unit_id: str
+    mode: Mode
+    power_w: float
+    hashrate_ths: float | None = None
+    workload_id: str | None = None
+
+
+class FacilityPower(BaseModel):
+    id: str
+    power_kw: float
+    power_cap_kw: float
+
+
+class OptimizeResponse(BaseModel):
+    objective_usd_per_hour: float
+    hashprice_usd_per_th_day: float
+    assignments: list[Assignment]
+    facilities: list[FacilityPower]
+    unplaced_workloads: list[str]
+    solve_ms: float = Field(description="time spent deciding, for the curious")
