@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 Id = Field(min_length=1, max_length=128)
@@ -74,3 +75,34 @@ class OptimizeResponse(BaseModel):
     facilities: list[FacilityPower]
     unplaced_workloads: list[str]
     solve_ms: float = Field(description="time spent deciding, for the curious")
+
+
+class DemandResponseIn(BaseModel):
+    model_config = _STRICT
+    facility_id: str = Id
+    power_cap_kw: float = Field(ge=0, le=10_000_000)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=200, examples=["ERCOT 4CP"])
+
+
+class DemandResponseOut(BaseModel):
+    id: str
+    facility_id: str
+    power_cap_kw: float
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_by: str | None
+
+
+class PlanOut(BaseModel):
+    id: str
+    ts: datetime
+    objective_usd_per_hour: float
+    optimum_usd_per_hour: float
+    hashprice_usd_per_th_day: float
+    reason: str
+    summary: dict[str, Any]
+    decisions: list[dict[str, Any]]
+    recommendations: list[dict[str, Any]]

@@ -1,0 +1,251 @@
+"""Economics services: the live plan loop, stored plans, demand-response windows, profitability.
+
+The loop listens to `market.tick`. In split mode every optimizer replica subscribes under one
+durable consumer name, so each tick is planned by exactly one of them; the previous plan is
+read from the database, not from memory, so it does not matter which one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hcp.core.bus import Event, Subscription
+from hcp.core.errors import InvalidInput, NotFound
+from hcp.core.outbox import add_event
+from hcp.core.platform import Platform
+from hcp.economics.hashprice import break_even_usd_per_mwh, hashprice_usd_per_th_day
+from hcp.economics.models import DemandResponseEvent, PlanRecord
+from hcp.economics.planner import (
+    Decision,
+    DemandResponse,
+    FacilityState,
+    Hysteresis,
+    Plan,
+    Prices,
+    UnitState,
+    WorkloadDemand,
+    decide,
+)
+from hcp.resources import service as resources
+
+log = structlog.get_logger(__name__)
+
+FleetSource = Callable[[AsyncSession], Awaitable[list[UnitState]]]
+WorkloadSource = Callable[[AsyncSession], Awaitable[list[WorkloadDemand]]]
+PLANS_KEPT = 2_000
+# Decisions are stored in full for fleets up to this size; larger plans keep the summary only.
+MAX_STORED_DECISIONS = 20_000
+
+
+def prices_from_tick(data: dict[str, Any]) -> tuple[Prices, dict[str, float]]:
+    """Prices and electricity per market node from a `market.tick` event body."""
+    ts = datetime.fromisoformat(str(data["ts"]).replace("Z", "+00:00"))
+    prices = Prices(
+        btc_usd=float(data["btc_usd"]), network_difficulty=float(data["network_difficulty"]),
+        fees_btc_per_block=float(data.get("fees_btc_per_block", 0.0)),
+        gpu_spot_usd_per_hour={k: float(v) for k, v in data.get("gpu_spot_usd_per_hour", {}).items()},
+        ts=ts,
+    )
+    return prices, {k: float(v) for k, v in data.get("electricity_usd_per_mwh", {}).items()}
+
+
+async def facility_states(*, session: AsyncSession, electricity: dict[str, float]) -> list[FacilityState]:
+    out = []
+    for f in await resources.list_facilities(session=session):
+        if f.market_node not in electricity:
+            continue  # no price for its node: nothing sensible to decide there this tick
+        out.append(FacilityState(f.id, f.name, f.power_cap_kw, f.market_node, electricity[f.market_node]))
+    return out
+
+
+async def active_demand_response(*, session: AsyncSession, now: datetime) -> list[DemandResponse]:
+    rows = (await session.execute(
+        select(DemandResponseEvent).where(DemandResponseEvent.ends_at > now)
+        .order_by(DemandResponseEvent.starts_at)
+    )).scalars().all()
+    return [DemandResponse(r.id, r.facility_id, r.power_cap_kw, r.starts_at, r.ends_at, r.reason) for r in rows]
+
+
+async def list_demand_response(
+    *, session: AsyncSession, limit: int, offset: int
+) -> tuple[Sequence[DemandResponseEvent], int]:
+    total = int(await session.scalar(select(func.count()).select_from(DemandResponseEvent)) or 0)
+    rows = (await session.execute(
+        select(DemandResponseEvent).order_by(DemandResponseEvent.starts_at.desc()).limit(limit).offset(offset)
+    )).scalars().all()
+    return rows, total
+
+
+async def create_demand_response(
+    *, session: AsyncSession, facility_id: str, power_cap_kw: float, starts_at: datetime,
+    ends_at: datetime, reason: str, created_by: str | None,
+) -> DemandResponseEvent:
+    if ends_at <= starts_at:
+        raise InvalidInput("ends_at", "must be after starts_at")
+    if facility_id not in {f.id for f in await resources.list_facilities(session=session)}:
+        raise InvalidInput("facility_id", f"unknown facility {facility_id!r}")
+    event = DemandResponseEvent(facility_id=facility_id, power_cap_kw=power_cap_kw, starts_at=starts_at,
+                                ends_at=ends_at, reason=reason, created_by=created_by)
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def delete_demand_response(*, session: AsyncSession, event_id: str) -> None:
+    result = await session.execute(delete(DemandResponseEvent).where(DemandResponseEvent.id == event_id))
+    if not getattr(result, "rowcount", 0):
+        raise NotFound(f"no demand-response window {event_id}")
+
+
+async def latest_plan_record(*, session: AsyncSession) -> PlanRecord | None:
+    return (await session.execute(select(PlanRecord).order_by(PlanRecord.ts.desc()).limit(1))).scalar_one_or_none()
+
+
+def plan_from_record(record: PlanRecord) -> tuple[Plan, dict[str, datetime]]:
+    decisions = {d["unit_id"]: Decision(**d) for d in record.decisions}
+    plan = Plan(
+        ts=record.ts, objective_usd_per_hour=record.objective_usd_per_hour,
+        hashprice_usd_per_th_day=record.hashprice_usd_per_th_day, decisions=decisions,
+        facilities=record.summary.get("facilities", []),
+        unplaced_workloads=record.summary.get("unplaced_workloads", []), changed=[],
+        reason=record.reason, optimum_usd_per_hour=record.optimum_usd_per_hour,
+        recommendations=record.recommendations,
+    )
+    return plan, {uid: datetime.fromisoformat(ts) for uid, ts in record.last_change.items()}
+
+
+async def record_plan(*, session: AsyncSession, plan: Plan, last_change: dict[str, datetime]) -> PlanRecord:
+    """Store the plan and queue its `plan.decided` event, in the caller's transaction."""
+    decisions = [vars(d) for d in plan.decisions.values()]
+    record = PlanRecord(
+        ts=plan.ts, objective_usd_per_hour=plan.objective_usd_per_hour,
+        optimum_usd_per_hour=plan.optimum_usd_per_hour, hashprice_usd_per_th_day=plan.hashprice_usd_per_th_day,
+        changed=len(plan.changed), reason=plan.reason[:300], summary=plan.summary(),
+        decisions=decisions if len(decisions) <= MAX_STORED_DECISIONS else [],
+        recommendations=plan.recommendations,
+        last_change={uid: ts.isoformat() for uid, ts in last_change.items()},
+    )
+    session.add(record)
+    await session.flush()
+    body = {"id": record.id, **plan.summary(), "recommendations": plan.recommendations}
+    if len(decisions) <= 1_000:  # the changes themselves ride along for fleets of demo size
+        body["changes"] = [vars(plan.decisions[uid]) for uid in plan.changed]
+    add_event(session, "plan.decided", body, ts=plan.ts)
+    return record
+
+
+async def prune_plans(*, session: AsyncSession, keep: int = PLANS_KEPT) -> None:
+    cutoff = (await session.execute(
+        select(PlanRecord.ts).order_by(PlanRecord.ts.desc()).offset(keep).limit(1))).scalar_one_or_none()
+    if cutoff is not None:
+        await session.execute(delete(PlanRecord).where(PlanRecord.ts <= cutoff))
+
+
+async def no_workloads(_session: AsyncSession) -> list[WorkloadDemand]:
+    return []
+
+
+class PlanLoop:
+    """Plans on market ticks, at most every `min_interval_s` of clock time."""
+
+    def __init__(
+        self, platform: Platform, *, fleet: FleetSource, workloads: WorkloadSource = no_workloads,
+        hysteresis: Hysteresis | None = None, min_interval_s: float = 60.0,
+    ) -> None:
+        self.platform = platform
+        self.fleet, self.workloads = fleet, workloads
+        self.hysteresis = hysteresis or Hysteresis()
+        self.min_interval_s = min_interval_s
+        self._sub: Subscription | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._sub = await self.platform.bus.subscribe(
+            "market.tick", self.on_tick, durable="economics-planner", deliver="new")
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.stop()
+            self._sub = None
+
+    async def on_tick(self, event: Event) -> None:
+        prices, electricity = prices_from_tick(event.data)
+        now = self.platform.clock.now()
+        if now - prices.ts > timedelta(seconds=max(3 * self.min_interval_s, 300)):
+            return  # a tick from before a restart: planning on it would be planning the past
+        async with self._lock, self.platform.db.transaction() as session:
+            previous_record = await latest_plan_record(session=session)
+            previous, last_change = plan_from_record(previous_record) if previous_record else (None, {})
+            if previous is not None and (prices.ts - previous.ts).total_seconds() < self.min_interval_s:
+                return
+            await self.plan(session=session, prices=prices, electricity=electricity,
+                            previous=previous, last_change=last_change)
+
+    async def plan(
+        self, *, session: AsyncSession, prices: Prices, electricity: dict[str, float],
+        previous: Plan | None, last_change: dict[str, datetime],
+    ) -> Plan | None:
+        facilities = await facility_states(session=session, electricity=electricity)
+        units = [u for u in await self.fleet(session) if u.facility_id in {f.id for f in facilities}]
+        if not facilities or not units:
+            return None
+        events = await active_demand_response(session=session, now=prices.ts)
+        workloads = await self.workloads(session)
+        plan = await asyncio.to_thread(
+            decide, now=prices.ts, prices=prices, facilities=facilities, units=units, workloads=workloads,
+            events=events, previous=previous, last_change=last_change, hysteresis=self.hysteresis,
+        )
+        changes = dict(last_change)
+        for uid in plan.changed:
+            changes[uid] = plan.ts
+        await record_plan(session=session, plan=plan, last_change=changes)
+        await prune_plans(session=session)
+        log.info("plan decided", objective_usd_per_hour=round(plan.objective_usd_per_hour, 2),
+                 changed=len(plan.changed), reason=plan.reason)
+        return plan
+
+
+def profitability(
+    *, prices: Prices, facilities: list[FacilityState], units: list[UnitState]
+) -> dict[str, Any]:
+    """Revenue, energy cost and break-even per facility and unit model, at today's prices."""
+    hp = hashprice_usd_per_th_day(prices.btc_usd, prices.network_difficulty, prices.fees_btc_per_block)
+    rows = []
+    for f in facilities:
+        models: dict[tuple[str, str], list[UnitState]] = {}
+        for u in units:
+            if u.facility_id == f.id:
+                models.setdefault((u.kind, u.model), []).append(u)
+        entries = []
+        for (kind, model), members in sorted(models.items()):
+            ref = members[0]
+            energy = ref.power_w * f.electricity_usd_per_mwh / 1e6
+            entry: dict[str, Any] = {"kind": kind, "model": model, "units": len(members), "power_w": ref.power_w,
+                                     "energy_usd_per_hour": round(energy, 4)}
+            if kind == "asic":
+                hashrate = ref.hashrate_ths or 0.0
+                revenue = hashrate * hp / 24
+                entry.update(
+                    hashrate_ths=hashrate, efficiency_j_per_th=round(ref.power_w / hashrate, 2) if hashrate else None,
+                    revenue_usd_per_hour=round(revenue, 4), profit_usd_per_hour=round(revenue - energy, 4),
+                    break_even_usd_per_mwh=round(break_even_usd_per_mwh(
+                        hashrate_ths=hashrate, power_w=ref.power_w, hashprice=hp), 2) if hashrate else None,
+                )
+            else:
+                spot = prices.gpu_spot_usd_per_hour.get(model)
+                entry.update(spot_usd_per_hour=spot,
+                             profit_usd_per_hour=None if spot is None else round(spot - energy, 4))
+            entries.append(entry)
+        rows.append({"id": f.id, "name": f.name, "market_node": f.market_node,
+                     "electricity_usd_per_mwh": f.electricity_usd_per_mwh, "models": entries})
+    return {"ts": prices.ts.isoformat(), "btc_usd": prices.btc_usd, "hashprice_usd_per_th_day": hp,
+            "hashprice_usd_per_ph_day": hp * 1000, "facilities": rows}

@@ -1,0 +1,97 @@
+"""The live plan loop: market ticks in, plans out (stored, and `plan.decided` on the bus)."""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hcp.core.bus import Event
+from hcp.core.clock import ScaledClock
+from hcp.core.platform import Platform
+from hcp.core.settings import Settings
+from hcp.economics import service
+from hcp.economics.planner import Hysteresis, UnitState
+from hcp.resources import service as resources
+
+FLEET = [UnitState(f"s21-{i}", "asic", "tx", "S21", 3500.0, 200.0) for i in range(4)] + [
+    UnitState(f"s19-{i}", "asic", "tx", "S19", 3250.0, 95.0) for i in range(4)] + [
+    UnitState("h100-1", "gpu", "tx", "H100", 700.0, idle_power_w=80.0)]
+
+
+async def fleet(_session) -> list[UnitState]:
+    return FLEET
+
+
+def tick(ts: datetime, price: float) -> Event:
+    return Event(subject="market.tick", data={
+        "ts": ts.isoformat().replace("+00:00", "Z"), "btc_usd": 65000.0, "network_difficulty": 8.3e13,
+        "fees_btc_per_block": 0.04, "electricity_usd_per_mwh": {"HB_NORTH": price},
+        "gpu_spot_usd_per_hour": {"H100": 2.5}})
+
+
+@pytest.fixture
+async def platform(database_url: str, make_settings: Callable[..., Settings]):
+    start = datetime(2026, 7, 1, 12, tzinfo=UTC).timestamp()
+    plat = Platform(make_settings(database_url=database_url), clock=ScaledClock(1.0, start=start))
+    await plat.start()
+    async with plat.db.transaction() as session:
+        await resources.upsert_facility(session=session, id="tx", name="Texas North", location="TX",
+                                        power_cap_kw=100.0, market_node="HB_NORTH")
+    yield plat
+    await plat.stop()
+
+
+async def test_ticks_become_plans_and_plan_events(platform: Platform) -> None:
+    loop = service.PlanLoop(platform, fleet=fleet, hysteresis=Hysteresis(0.5, 600), min_interval_s=60)
+    decided: list[Event] = []
+
+    async def seen(event: Event) -> None:
+        decided.append(event)
+
+    await platform.bus.subscribe("plan.decided", seen, durable="test-watch")
+    await loop.start()
+    t0 = platform.clock.now()
+    await platform.bus.publish(tick(t0, 40.0))
+    await platform.bus.publish(tick(t0 + timedelta(seconds=30), 400.0))  # inside min_interval: skipped
+    for _ in range(200):
+        if decided:
+            break
+        await asyncio.sleep(0.02)
+    async with platform.db.session() as session:
+        record = await service.latest_plan_record(session=session)
+    assert record is not None and record.summary["units_by_mode"] == {"mining": 8, "spot": 1}
+    assert decided and decided[0].data["id"] == record.id
+    assert decided[0].data["recommendations"]
+    # Ticks arrive from the future of the plan: one more, above every break-even.
+    platform.clock.set_speed(1.0)
+    async with platform.db.transaction() as session:
+        prices, electricity = service.prices_from_tick(tick(t0 + timedelta(minutes=20), 400.0).data)
+        previous, last_change = service.plan_from_record(record)
+        plan = await loop.plan(session=session, prices=prices, electricity=electricity,
+                               previous=previous, last_change=last_change)
+    assert plan is not None and {d.mode for uid, d in plan.decisions.items() if uid.startswith("s")} == {"curtailed"}
+    async with platform.db.session() as session:
+        latest = await service.latest_plan_record(session=session)
+    assert latest.last_change["s21-0"] == plan.ts.isoformat()
+    await loop.stop()
+
+
+async def test_stale_ticks_are_not_planned(platform: Platform) -> None:
+    loop = service.PlanLoop(platform, fleet=fleet)
+    await loop.on_tick(tick(platform.clock.now() - timedelta(hours=2), 40.0))
+    async with platform.db.session() as session:
+        assert await service.latest_plan_record(session=session) is None
+
+
+def test_profitability_reports_break_even() -> None:
+    from hcp.economics.planner import FacilityState, Prices
+
+    prices, _ = service.prices_from_tick(tick(datetime(2026, 7, 1, tzinfo=UTC), 45.0).data)
+    report = service.profitability(prices=prices, facilities=[FacilityState("tx", "TX", 100, "HB_NORTH", 45.0)],
+                                   units=FLEET)
+    s21 = next(m for m in report["facilities"][0]["models"] if m["model"] == "S21")
+    hp = report["hashprice_usd_per_th_day"]
+    assert s21["break_even_usd_per_mwh"] == pytest.approx(hp * 200 / 24 * 1e6 / 3500, abs=0.01)
+    assert s21["efficiency_j_per_th"] == 17.5
+    assert isinstance(prices, Prices)
