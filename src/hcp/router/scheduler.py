@@ -1,0 +1,369 @@
+"""The workload scheduler: which queued workload runs next, and on which GPUs.
+
+In memory and fast (the database records its decisions; it does not make them):
+- classification: inference, training and batch each map to a queue class with its SLO and
+  default preemptibility;
+- ordering: priority with aging (nobody starves) and per-tenant fair share by dominant resource
+  share (the tenant holding the larger share of a GPU model waits behind the smaller one);
+- placement: all-or-nothing on healthy GPUs of the requested model in ONE facility, best fit
+  (the facility left with the fewest free GPUs of that model), only on GPUs the fleet plan
+  gives to AI;
+- backfill: when the head of the queue cannot start, smaller workloads that will finish before
+  the head could start (or that use GPUs the head will not need) go ahead, as EASY backfill does;
+- preemption: a workload that cannot be placed may displace preemptible workloads of lower
+  priority in one facility; they go back to the queue keeping their original submission time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+WorkloadType = Literal["ai_inference", "ai_training", "batch"]
+ANY_MODEL: Final = "any"
+
+
+@dataclass(frozen=True)
+class QueueClass:
+    name: str
+    # How long a workload of the class may wait before it misses its start SLO.
+    start_slo_s: float
+    preemptible_by_default: bool
+    # Added to the priority so latency-sensitive work is looked at first among equals.
+    priority_boost: float
+
+
+QUEUE_CLASSES: dict[str, QueueClass] = {
+    "ai_inference": QueueClass("inference", start_slo_s=5.0, preemptible_by_default=False, priority_boost=0.5),
+    "ai_training": QueueClass("training", start_slo_s=600.0, preemptible_by_default=True, priority_boost=0.0),
+    "batch": QueueClass("batch", start_slo_s=3600.0, preemptible_by_default=True, priority_boost=-0.5),
+}
+
+
+def classify(workload_type: str) -> QueueClass:
+    return QUEUE_CLASSES[workload_type]
+
+
+@dataclass
+class Job:
+    """A workload as the scheduler sees it."""
+
+    id: str
+    tenant_id: str
+    type: str
+    priority: int
+    gpu_model: str
+    gpu_count: int
+    duration_s: float
+    submitted_at: float  # keeps its value across preemptions: the place in the queue by age
+    preemptible: bool
+    boost: float = 0.0  # the queue class's priority boost, set on submit
+    # Filled while running
+    facility_id: str | None = None
+    gpus: tuple[str, ...] = ()
+    started_at: float | None = None
+
+    @property
+    def queue_class(self) -> QueueClass:
+        return QUEUE_CLASSES[self.type]
+
+
+@dataclass
+class Gpu:
+    id: str
+    facility_id: str
+    model: str
+    available: bool = True  # healthy, online, and given to AI by the fleet plan
+    job: str | None = None
+
+
+@dataclass
+class Placement:
+    job: Job
+    facility_id: str
+    gpus: tuple[str, ...]
+    preempted: tuple[str, ...] = ()  # jobs displaced to make room
+    backfilled: bool = False
+
+
+@dataclass
+class Weights:
+    """How queue order mixes priority, waiting time and fairness (Slurm's multifactor idea)."""
+
+    aging_per_hour: float = 1.0  # priority points gained per hour of waiting
+    aging_cap: float = 5.0
+    fair_share: float = 2.0  # priority points lost at an equal share of the GPUs (DRF)
+    preemption_margin: int = 2  # a workload preempts only work at least this many levels below
+    # Jobs looked at for backfill once the head is blocked (Slurm's bf_max_job_test).
+    backfill_depth: int = 1000
+
+
+@dataclass
+class _Pool:
+    """Free GPUs of one model in one facility."""
+
+    free: list[str] = field(default_factory=list)
+
+
+class Scheduler:
+    def __init__(self, gpus: Iterable[Gpu], *, weights: Weights | None = None) -> None:
+        self.weights = weights or Weights()
+        self.gpus: dict[str, Gpu] = {}
+        self.pools: dict[tuple[str, str], _Pool] = defaultdict(_Pool)
+        self.totals: dict[str, int] = defaultdict(int)  # GPUs per model, for shares
+        for g in gpus:
+            self.add_gpu(g)
+        self.queue: dict[str, Job] = {}
+        self.running: dict[str, Job] = {}
+        self.held: dict[tuple[str, str], int] = defaultdict(int)  # (tenant, model) -> GPUs held
+        self.shares: dict[str, float] = defaultdict(float)  # tenant -> dominant share, kept current
+        self.tenants: set[str] = set()
+
+    # --- fleet ----------------------------------------------------------------------------------
+    def add_gpu(self, gpu: Gpu) -> None:
+        self.gpus[gpu.id] = gpu
+        self.totals[gpu.model] += 1
+        if gpu.available and gpu.job is None:
+            self.pools[(gpu.facility_id, gpu.model)].free.append(gpu.id)
+
+    def set_available(self, gpu_id: str, available: bool) -> None:
+        """The plan or health took a GPU away from AI (or gave it back). Running work stays;
+        the orchestrator decides what to do with work on a lost unit."""
+        gpu = self.gpus[gpu_id]
+        if gpu.available == available:
+            return
+        gpu.available = available
+        pool = self.pools[(gpu.facility_id, gpu.model)].free
+        if available and gpu.job is None:
+            pool.append(gpu_id)
+        elif not available and gpu_id in pool:
+            pool.remove(gpu_id)
+
+    # --- queue ----------------------------------------------------------------------------------
+    def submit(self, job: Job) -> None:
+        job.boost = job.queue_class.priority_boost
+        self.queue[job.id] = job
+        self.tenants.add(job.tenant_id)
+
+    def cancel(self, job_id: str) -> Job | None:
+        job = self.queue.pop(job_id, None)
+        if job is None:
+            job = self.running.get(job_id)
+            if job is not None:
+                self.finish(job_id)
+        return job
+
+    def dominant_share(self, tenant_id: str) -> float:
+        return self.shares[tenant_id]
+
+    def _update_share(self, tenant_id: str) -> None:
+        self.shares[tenant_id] = max(
+            (self.held[(tenant_id, m)] / total for m, total in self.totals.items() if total), default=0.0)
+
+    def base_score(self, job: Job, now: float) -> float:
+        """Priority, class and age: the order of a tenant's own queue."""
+        w = self.weights
+        age_h = max(0.0, now - job.submitted_at) / 3600.0
+        return job.priority + job.boost + min(w.aging_cap, age_h * w.aging_per_hour)
+
+    def fairness_penalty(self, tenant_id: str) -> float:
+        """Points lost in proportion to the tenant's dominant share relative to an equal share:
+        among equals, the tenant holding less of its most-used GPU model goes first (DRF)."""
+        fair = 1.0 / max(1, len(self.tenants))
+        return self.weights.fair_share * self.dominant_share(tenant_id) / fair
+
+    def score(self, job: Job, now: float) -> float:
+        """Higher goes first."""
+        return self.base_score(job, now) - self.fairness_penalty(job.tenant_id)
+
+    def order(self, now: float) -> list[Job]:
+        """The queue as `schedule` would take it, if nothing got placed (shares stay as they are)."""
+        return sorted(self.queue.values(), key=lambda j: (-self.score(j, now), j.submitted_at, j.id))
+
+    def _dynamic_order(self, now: float, dead: set[tuple[str, int]]) -> Iterator[Job]:
+        """Jobs best-first, re-weighing a tenant's fair share after each of its jobs is looked at:
+        a tenant that just got GPUs falls behind one that did not (DRF-style alternation).
+
+        Jobs are streamed per (tenant, shape), shape = (model asked for, GPU count), so that once
+        the caller marks a shape `dead` (no facility has that many free GPUs of the model) all its
+        jobs are passed over at once instead of one by one."""
+        streams: dict[tuple[str, tuple[str, int]], list[tuple[float, float, str]]] = defaultdict(list)
+        rate, cap = self.weights.aging_per_hour / 3600.0, self.weights.aging_cap
+        for j in self.queue.values():
+            age_points = (now - j.submitted_at) * rate
+            key = j.priority + j.boost + (cap if age_points > cap else age_points if age_points > 0 else 0.0)
+            streams[(j.tenant_id, (j.gpu_model, j.gpu_count))].append((-key, j.submitted_at, j.id))
+        heap = []
+        for stream_key, jobs in streams.items():
+            jobs.sort(reverse=True)  # best last, so pop() takes it
+            head = jobs[-1]
+            heap.append((head[0] + self.fairness_penalty(stream_key[0]), head[1], head[2], stream_key))
+        heapq.heapify(heap)
+        while heap:
+            _, _, job_id, stream_key = heapq.heappop(heap)
+            tenant, shape = stream_key
+            if shape in dead:
+                continue  # this stream's jobs cannot fit anywhere now
+            jobs = streams[stream_key]
+            jobs.pop()
+            job = self.queue.get(job_id)
+            if job is not None:
+                yield job
+            if jobs:
+                head = jobs[-1]
+                heapq.heappush(heap, (head[0] + self.fairness_penalty(tenant), head[1], head[2], stream_key))
+
+    # --- placement ------------------------------------------------------------------------------
+    def _models(self, job: Job) -> list[str]:
+        return sorted(self.totals) if job.gpu_model == ANY_MODEL else [job.gpu_model]
+
+    def _best_fit(self, job: Job) -> tuple[str, str] | None:
+        """(facility, model) whose free GPUs fit the job most tightly."""
+        best: tuple[int, str, str] | None = None
+        for model in self._models(job):
+            for (fac, m), pool in self.pools.items():
+                if m != model or len(pool.free) < job.gpu_count:
+                    continue
+                key = (len(pool.free), fac, m)
+                if best is None or key < best:
+                    best = key
+        return None if best is None else (best[1], best[2])
+
+    def _start(self, job: Job, facility_id: str, model: str, now: float) -> tuple[str, ...]:
+        pool = self.pools[(facility_id, model)].free
+        gpus = tuple(pool[-job.gpu_count:])
+        del pool[-job.gpu_count:]
+        for gid in gpus:
+            self.gpus[gid].job = job.id
+        job.facility_id, job.gpus, job.started_at = facility_id, gpus, now
+        self.queue.pop(job.id, None)
+        self.running[job.id] = job
+        self.held[(job.tenant_id, model)] += job.gpu_count
+        self._update_share(job.tenant_id)
+        return gpus
+
+    def finish(self, job_id: str) -> Job:
+        """The job completed, failed or was cancelled: its GPUs are free again."""
+        job = self.running.pop(job_id)
+        self._release(job)
+        return job
+
+    def _release(self, job: Job) -> None:
+        for gid in job.gpus:
+            gpu = self.gpus[gid]
+            gpu.job = None
+            if gpu.available:
+                self.pools[(gpu.facility_id, gpu.model)].free.append(gid)
+        if job.gpus:
+            model = self.gpus[job.gpus[0]].model
+            self.held[(job.tenant_id, model)] -= len(job.gpus)
+            self._update_share(job.tenant_id)
+        job.facility_id, job.gpus, job.started_at = None, (), None
+
+    def preempt(self, job_id: str) -> Job:
+        """Back to the queue, keeping its submission time (its place by age)."""
+        job = self.running.pop(job_id)
+        self._release(job)
+        self.queue[job.id] = job
+        return job
+
+    def _shadow(self, job: Job, now: float) -> tuple[float, dict[tuple[str, str], int]]:
+        """When the blocked head could start at the earliest, and how many GPUs of each pool it
+        leaves spare then (EASY backfill's reservation)."""
+        best_t, spare = float("inf"), {}
+        for model in self._models(job):
+            for (fac, m), pool in self.pools.items():
+                if m != model:
+                    continue
+                free = len(pool.free)
+                if free >= job.gpu_count:
+                    return now, {(fac, m): free - job.gpu_count}
+                ends = sorted(
+                    (r.started_at + r.duration_s, len(r.gpus)) for r in self.running.values()
+                    if r.facility_id == fac and r.gpus and self.gpus[r.gpus[0]].model == m
+                    and r.started_at is not None
+                )
+                for t, n in ends:
+                    free += n
+                    if free >= job.gpu_count:
+                        if t < best_t:
+                            best_t, spare = t, {(fac, m): free - job.gpu_count}
+                        break
+        return best_t, spare
+
+    def _preemption(self, job: Job) -> tuple[str, str, list[Job]] | None:
+        """The cheapest set of lower-priority preemptible jobs whose GPUs make room for `job`."""
+        best: tuple[tuple[int, int], str, str, list[Job]] | None = None
+        for model in self._models(job):
+            for (fac, m), pool in self.pools.items():
+                if m != model:
+                    continue
+                victims = sorted(
+                    (r for r in self.running.values()
+                     if r.facility_id == fac and r.preemptible and r.gpus
+                     and self.gpus[r.gpus[0]].model == m
+                     and r.priority + self.weights.preemption_margin <= job.priority),
+                    key=lambda r: (r.priority, -(r.started_at or 0.0)),  # lowest first, newest first
+                )
+                free, chosen = len(pool.free), []
+                for v in victims:
+                    if free >= job.gpu_count:
+                        break
+                    chosen.append(v)
+                    free += sum(1 for g in v.gpus if self.gpus[g].available)
+                if free < job.gpu_count:
+                    continue
+                cost = (sum(len(v.gpus) for v in chosen), max((v.priority for v in chosen), default=0))
+                if best is None or cost < best[0]:
+                    best = (cost, fac, m, chosen)
+        return None if best is None else (best[1], best[2], best[3])
+
+    def schedule(self, now: float, *, limit: int | None = None) -> list[Placement]:
+        """Place what can be placed now, in queue order, with backfill and preemption."""
+        placements: list[Placement] = []
+        blocked_head: Job | None = None
+        shadow_t, spare = float("inf"), {}
+        dead: set[tuple[str, int]] = set()
+        backfill_budget = self.weights.backfill_depth
+        for job in self._dynamic_order(now, dead):
+            if limit is not None and len(placements) >= limit:
+                break
+            if blocked_head is not None:
+                backfill_budget -= 1
+                if backfill_budget < 0:
+                    break
+            fit = self._best_fit(job)
+            if fit is not None and blocked_head is not None:
+                fac, model = fit
+                finishes_in_time = now + job.duration_s <= shadow_t
+                uses_spare = spare.get(fit, 0) >= job.gpu_count
+                if not (finishes_in_time or uses_spare):
+                    continue  # would delay the head of the queue
+                if uses_spare and not finishes_in_time:
+                    spare[fit] -= job.gpu_count
+                gpus = self._start(job, fac, model, now)
+                placements.append(Placement(job, fac, gpus, backfilled=True))
+                continue
+            if fit is not None:
+                fac, model = fit
+                placements.append(Placement(job, fac, self._start(job, fac, model, now)))
+                continue
+            room = self._preemption(job) if blocked_head is None else None
+            if room is not None:
+                fac, model, victims = room
+                for v in victims:
+                    self.preempt(v.id)
+                if len(self.pools[(fac, model)].free) >= job.gpu_count:
+                    gpus = self._start(job, fac, model, now)
+                    placements.append(Placement(job, fac, gpus, preempted=tuple(v.id for v in victims)))
+                    continue
+            if blocked_head is None:
+                blocked_head = job
+                shadow_t, spare = self._shadow(job, now)
+            if fit is None:
+                dead.add((job.gpu_model, job.gpu_count))
+        return placements
+

@@ -1,0 +1,134 @@
+"""The scheduler's rules: gang placement in one facility, best fit, aging, fair share, backfill,
+preemption, and never two workloads on one GPU."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hcp.router.scheduler import Gpu, Job, Scheduler, Weights, classify
+
+
+def fleet(layout: dict[tuple[str, str], int]) -> list[Gpu]:
+    return [Gpu(f"{fac}-{model}-{i}", fac, model) for (fac, model), n in layout.items() for i in range(n)]
+
+
+def job(jid: str, *, tenant: str = "acme", priority: int = 5, model: str = "H100", count: int = 1,
+        duration: float = 3600, submitted: float = 0.0, kind: str = "ai_training", preemptible: bool | None = None) -> Job:
+    return Job(jid, tenant, kind, priority, model, count, duration, submitted,
+               classify(kind).preemptible_by_default if preemptible is None else preemptible)
+
+
+def test_classification_gives_slo_and_preemptibility() -> None:
+    assert classify("ai_inference").preemptible_by_default is False
+    assert classify("batch").preemptible_by_default is True
+    assert classify("ai_inference").start_slo_s < classify("ai_training").start_slo_s
+
+
+def test_gang_placement_is_all_or_nothing_in_one_facility_best_fit() -> None:
+    s = Scheduler(fleet({("tx", "H100"): 3, ("nd", "H100"): 5, ("nd", "A100"): 8}))
+    s.submit(job("big", count=4))
+    s.submit(job("small", count=3))
+    s.submit(job("huge", count=6))  # 8 H100s in all, but never 6 in one facility
+    placed = {p.job.id: p for p in s.schedule(now=0)}
+    assert placed["big"].facility_id == "nd" and len(placed["big"].gpus) == 4
+    assert placed["small"].facility_id == "tx"  # the tighter fit
+    assert "huge" not in placed and "huge" in s.queue
+
+
+def test_any_model_runs_on_one_model_only() -> None:
+    s = Scheduler(fleet({("tx", "H100"): 2, ("tx", "A100"): 4}))
+    s.submit(job("w", model="any", count=3))
+    (p,) = s.schedule(now=0)
+    assert {s.gpus[g].model for g in p.gpus} == {"A100"}
+
+
+def test_aging_lets_old_low_priority_work_overtake() -> None:
+    s = Scheduler(fleet({("tx", "H100"): 1}), weights=Weights(aging_per_hour=1.0, aging_cap=5.0))
+    s.submit(job("old", priority=3, submitted=0))
+    s.submit(job("fresh", priority=5, submitted=3600))
+    assert s.order(now=3600)[0].id == "fresh"  # 3 + 1 h of age < 5
+    s.cancel("fresh")
+    s.submit(job("later", priority=5, submitted=4 * 3600))
+    assert s.order(now=4 * 3600)[0].id == "old"  # 3 + 4 h of age > 5: nobody starves
+
+
+def test_backfill_small_short_work_without_delaying_the_head() -> None:
+    s = Scheduler(fleet({("tx", "H100"): 4}))
+    s.submit(job("running", count=3, duration=3600, submitted=0, preemptible=False))
+    s.schedule(now=0)
+    s.submit(job("head", count=4, priority=9, submitted=10))
+    s.submit(job("short", count=1, duration=600, submitted=20))
+    s.submit(job("long", count=1, duration=10 * 3600, submitted=30))
+    placed = {p.job.id: p for p in s.schedule(now=60)}
+    assert "head" not in placed  # needs all 4 GPUs, 3 busy for an hour and not preemptible
+    assert placed["short"].backfilled  # ends before the head can start
+    assert "long" not in placed  # would hold a GPU past the head's start
+
+
+def test_priority_10_preempts_preemptible_priority_2_which_requeues_with_its_age() -> None:
+    s = Scheduler(fleet({("tx", "H100"): 2}))
+    s.submit(job("low", priority=2, count=2, submitted=5, kind="batch"))
+    s.schedule(now=10)
+    s.submit(job("urgent", priority=10, count=2, submitted=100, kind="ai_inference"))
+    (p,) = s.schedule(now=110)
+    assert p.job.id == "urgent" and p.preempted == ("low",)
+    assert s.queue["low"].submitted_at == 5 and s.queue["low"].gpus == ()
+    s.finish("urgent")
+    (again,) = s.schedule(now=200)
+    assert again.job.id == "low"
+
+
+def test_non_preemptible_and_near_priority_work_is_not_preempted() -> None:
+    serving = Scheduler(fleet({("tx", "H100"): 1}))
+    serving.submit(job("serving", priority=2, kind="ai_inference"))  # inference: not preemptible
+    serving.schedule(now=0)
+    serving.submit(job("urgent", priority=10))
+    assert serving.schedule(now=1) == []
+    close = Scheduler(fleet({("tx", "H100"): 1}))
+    close.submit(job("batch5", priority=5, kind="batch"))
+    close.schedule(now=0)
+    close.submit(job("six", priority=6))  # only one level above: below the preemption margin
+    assert close.schedule(now=1) == []
+
+
+def test_fair_share_between_two_flooding_tenants() -> None:
+    s = Scheduler(fleet({("tx", "H100"): 8}))
+    gpu_seconds = {"a": 0.0, "b": 0.0}
+    now, n = 0.0, 0
+    for i in range(400):  # tenant a floods first and harder
+        s.submit(job(f"a{i}", tenant="a", count=2, duration=600, submitted=0))
+    for i in range(200):
+        s.submit(job(f"b{i}", tenant="b", count=2, duration=600, submitted=1))
+    while now < 48 * 3600:
+        for p in s.schedule(now):
+            n += 1
+        for jid, j in list(s.running.items()):
+            if j.started_at is not None and j.started_at + j.duration_s <= now + 600:
+                gpu_seconds[j.tenant_id] += len(j.gpus) * j.duration_s
+                s.finish(jid)
+                s.submit(job(f"{jid}-again", tenant=j.tenant_id, count=2, duration=600, submitted=now))
+        now += 600
+    share_a = gpu_seconds["a"] / sum(gpu_seconds.values())
+    assert abs(share_a - 0.5) < 0.05
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=st.lists(st.tuples(st.integers(1, 10), st.sampled_from(["H100", "A100", "any"]),
+                              st.integers(1, 8), st.booleans(), st.integers(0, 3)), min_size=1, max_size=80))
+def test_no_gpu_ever_runs_two_workloads(ops) -> None:
+    s = Scheduler(fleet({("tx", "H100"): 6, ("nd", "H100"): 4, ("nd", "A100"): 8}))
+    for i, (prio, model, count, preemptible, finish_some) in enumerate(ops):
+        s.submit(job(f"j{i}", priority=prio, model=model, count=count, submitted=i,
+                     kind="batch", preemptible=preemptible))
+        s.schedule(now=i)
+        for jid in list(s.running)[:finish_some]:
+            s.finish(jid)
+        holders: dict[str, str] = {}
+        for j in s.running.values():
+            assert len(j.gpus) == j.gpu_count
+            assert len({s.gpus[g].facility_id for g in j.gpus}) == 1
+            assert len({s.gpus[g].model for g in j.gpus}) == 1
+            for g in j.gpus:
+                assert g not in holders, f"{g} held by {holders[g]} and {j.id}"
+                holders[g] = j.id
+        free = {g for pool in s.pools.values() for g in pool.free}
+        assert free.isdisjoint(holders) and len(free) + len(holders) == len(s.gpus)
