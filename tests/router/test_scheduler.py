@@ -12,7 +12,8 @@ def fleet(layout: dict[tuple[str, str], int]) -> list[Gpu]:
 
 
 def job(jid: str, *, tenant: str = "acme", priority: int = 5, model: str = "H100", count: int = 1,
-        duration: float = 3600, submitted: float = 0.0, kind: str = "ai_training", preemptible: bool | None = None) -> Job:
+        duration: float = 3600, submitted: float = 0.0, kind: str = "ai_training",
+        preemptible: bool | None = None) -> Job:
     return Job(jid, tenant, kind, priority, model, count, duration, submitted,
                classify(kind).preemptible_by_default if preemptible is None else preemptible)
 
@@ -99,8 +100,7 @@ def test_fair_share_between_two_flooding_tenants() -> None:
     for i in range(200):
         s.submit(job(f"b{i}", tenant="b", count=2, duration=600, submitted=1))
     while now < 48 * 3600:
-        for p in s.schedule(now):
-            n += 1
+        n += len(s.schedule(now))
         for jid, j in list(s.running.items()):
             if j.started_at is not None and j.started_at + j.duration_s <= now + 600:
                 gpu_seconds[j.tenant_id] += len(j.gpus) * j.duration_s

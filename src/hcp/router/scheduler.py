@@ -273,7 +273,7 @@ class Scheduler:
     def _shadow(self, job: Job, now: float) -> tuple[float, dict[tuple[str, str], int]]:
         """When the blocked head could start at the earliest, and how many GPUs of each pool it
         leaves spare then (EASY backfill's reservation)."""
-        best_t, spare = float("inf"), {}
+        best_t, spare = float("inf"), dict[tuple[str, str], int]()
         for model in self._models(job):
             for (fac, m), pool in self.pools.items():
                 if m != model:
@@ -325,7 +325,7 @@ class Scheduler:
         """Place what can be placed now, in queue order, with backfill and preemption."""
         placements: list[Placement] = []
         blocked_head: Job | None = None
-        shadow_t, spare = float("inf"), {}
+        shadow_t, spare = float("inf"), dict[tuple[str, str], int]()
         dead: set[tuple[str, int]] = set()
         backfill_budget = self.weights.backfill_depth
         for job in self._dynamic_order(now, dead):
