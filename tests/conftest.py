@@ -23,7 +23,9 @@ from fastapi import FastAPI
 
 from hcp.app import create_app
 from hcp.core.bus import Bus, MemoryBus, NatsBus
+from hcp.core.db import Database
 from hcp.core.settings import Settings
+from hcp.migrations import migrate
 
 POSTGRES_ADMIN_URL = os.environ.get("HCP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NATS_URL = os.environ.get("HCP_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -92,6 +94,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     async with temporary_postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database, on SQLite and on PostgreSQL."""
+    database = Database(database_url)
+    await migrate(database)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture
@@ -172,3 +183,24 @@ async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
     async with running_app(create_app(make_settings())) as http:
         yield http
+
+
+# The demo users of `hcp up --demo` (the `client` fixture runs in demo mode), one per role.
+DEMO_CREDENTIALS: dict[str, tuple[str, str]] = {
+    "admin": ("admin@mara.com", "admin123"),
+    "operator": ("ops@mara.com", "operator123"),
+    "customer": ("john@acme.com", "customer123"),
+}
+
+
+async def login_headers(client: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:
+    """Log in through the API; the Authorization header that the returned access token makes."""
+    response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+async def role_headers(client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
+    """Authorization headers of a logged-in admin, operator and customer (Acme) of the demo."""
+    return {role: await login_headers(client, *creds) for role, creds in DEMO_CREDENTIALS.items()}

@@ -230,6 +230,42 @@ def health(
     raise typer.Exit(1 if failed else 0)
 
 
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 naming the first entry that does not fit."""
+    from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+    from hcp.auth.service import ChainReport, verify_audit_chain
+    from hcp.core.db import Database
+
+    settings = _load_settings(demo=None)
+
+    async def run() -> ChainReport:
+        db = Database(settings.database_url)
+        try:
+            async with db.session() as session:
+                return await verify_audit_chain(session=session)
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except (OperationalError, ProgrammingError, DBAPIError, OSError) as exc:
+        typer.secho(f"hcp: cannot read the audit log ({type(exc).__name__}); is the database "
+                    f"migrated (hcp migrate)?", fg="red", err=True)
+        raise typer.Exit(2) from None
+    if report.broken is not None:
+        bad = report.broken
+        typer.secho(f"audit log BROKEN at entry seq={bad.seq} id={bad.id}: {bad.reason} "
+                    f"({report.checked} entries before it are intact)", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {report.checked} entries, head {report.head[:16]}")
+
+
 def _die_with_parent() -> None:
     # Children of split mode must not outlive `hcp up --split`, even if it is SIGKILLed.
     with contextlib.suppress(OSError, AttributeError):

@@ -1,7 +1,9 @@
-"""Demo data: the seed's three facilities, three customers and the well-known demo logins.
+"""Demo data: the seed's three facilities and their racks, three customers and the demo logins.
 
 Used by `hcp seed` and by `hcp up --demo` on an empty database. Every step is idempotent,
 so seeding twice changes nothing. Demo credentials are public: they exist only in demo mode.
+The demo's units are not seeded: the resource manager discovers the simulated fleet at start,
+as it would a real one.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ class DemoFacility:
 
 
 @dataclass(frozen=True)
+class DemoRack:
+    id: str
+    facility_id: str
+    kind: str  # what the rack holds: the demo's discovery places units by kind
+    name: str
+    position: int
+
+
+@dataclass(frozen=True)
 class DemoCustomer:
     slug: str
     name: str
@@ -41,6 +52,16 @@ FACILITIES = (
     DemoFacility("tx-north", "Texas North", "Granbury, TX", 40.0, "HB_NORTH"),
     DemoFacility("tx-south", "Texas South", "Garden City, TX", 30.0, "HB_WEST"),
     DemoFacility("nd-ellendale", "North Dakota", "Ellendale, ND", 25.0, "MISO_MINN_HUB"),
+)
+
+# One row of miners and one GPU rack per site.
+RACKS = tuple(
+    rack
+    for f in FACILITIES
+    for rack in (
+        DemoRack(f"{f.id}-a01", f.id, "asic", "ASIC row A, rack 01", 1),
+        DemoRack(f"{f.id}-g01", f.id, "gpu", "GPU pod G, rack 01", 2),
+    )
 )
 
 CUSTOMERS = (
@@ -64,9 +85,11 @@ DEMO_LOGINS = (
 async def _ensure_user(
     session: AsyncSession, email: str, password: str, role: auth.Role, tenant_id: str | None
 ) -> None:
+    # Marked as demo users: with their public passwords they must not work outside demo mode.
     if await auth.find_user(session=session, email=email) is None:
         await auth.create_user(
-            session=session, email=email, password=password, role=role, tenant_id=tenant_id
+            session=session, email=email, password=password, role=role, tenant_id=tenant_id,
+            is_demo=True,
         )
 
 
@@ -76,6 +99,10 @@ async def seed(db: Database) -> None:
             await resources.upsert_facility(
                 session=session, id=f.id, name=f.name, location=f.location,
                 power_cap_kw=f.power_cap_kw, market_node=f.market_node,
+            )
+        for r in RACKS:
+            await resources.upsert_rack(
+                session=session, facility_id=r.facility_id, rack_id=r.id, name=r.name, position=r.position
             )
         for c in CUSTOMERS:
             tenant = await auth.ensure_tenant(session=session, slug=c.slug, name=c.name)

@@ -12,14 +12,6 @@ from hcp.models import metadata
 from hcp.resources.models import Facility
 
 
-@pytest.fixture
-async def db(database_url: str):
-    database = Database(database_url)
-    await migrate(database)
-    yield database
-    await database.dispose()
-
-
 async def test_migrations_match_the_models(db: Database) -> None:
     async with db.engine.connect() as conn:
         diff = await conn.run_sync(

@@ -9,16 +9,7 @@ from sqlalchemy import func, select
 from hcp.core.bus import Bus, Event
 from hcp.core.db import Database
 from hcp.core.outbox import OutboxEvent, OutboxRelay, ProcessedEvent, add_event, first_delivery
-from hcp.migrations import migrate
 from hcp.resources.models import Facility
-
-
-@pytest.fixture
-async def db(database_url: str):
-    database = Database(database_url)
-    await migrate(database)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The live planner: hysteresis, dwell, least-efficient-first curtailment, demand response."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -84,7 +85,7 @@ def test_steady_price_never_flaps_a_unit_within_its_dwell_time() -> None:
     dwell = 1800.0
     loop = run_day(dwell)
     for uid, times in loop.changes.items():
-        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
         assert all(g >= dwell for g in gaps), f"{uid} changed mode twice within its dwell time"
     flapping = run_day(0.0)  # the same day without a dwell time flaps: the test can fail
     assert sum(map(len, flapping.changes.values())) > 2 * sum(map(len, loop.changes.values())) > 0

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from tests.conftest import free_port, random_loopback_subnet, running_app
+from tests.conftest import DEMO_CREDENTIALS, free_port, login_headers, random_loopback_subnet, running_app
 
 from hcp.app import create_app
 from hcp.core.bus import Event
@@ -21,6 +21,8 @@ async def sim_client(make_settings: Callable[..., Settings]) -> AsyncIterator[ht
     app = create_app(settings)
     async with running_app(app) as client:
         client.app = app  # type: ignore[attr-defined]
+        # The simulator is for staff: every request here is an operator's.
+        client.headers.update(await login_headers(client, *DEMO_CREDENTIALS["operator"]))
         yield client
 
 
@@ -100,6 +102,17 @@ async def test_clock_speed_and_bus_events(sim_client: httpx.AsyncClient) -> None
     assert "hashprice_usd_per_th_day" in market
 
 
-async def test_sim_disabled_answers_503(client: httpx.AsyncClient) -> None:
-    off = await client.get("/api/v1/sim/units")
+async def test_sim_disabled_answers_503(
+    client: httpx.AsyncClient, role_headers: dict[str, dict[str, str]]
+) -> None:
+    off = await client.get("/api/v1/sim/units", headers=role_headers["operator"])
     assert off.status_code == 503 and off.json()["error"]["code"] == "unavailable"
+
+
+async def test_simulator_is_for_staff_only(sim_client: httpx.AsyncClient) -> None:
+    customer = await login_headers(sim_client, *DEMO_CREDENTIALS["customer"])
+    denied = await sim_client.get("/api/v1/sim/units", headers=customer)
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "forbidden"
+    anonymous = await sim_client.put("/api/v1/sim/clock", json={"speed": 2},
+                                     headers={"Authorization": ""})
+    assert anonymous.status_code == 401

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Known to everyone who has read the README; only acceptable while demo mode says so loudly.
@@ -42,6 +42,19 @@ class ServerSettings(BaseModel):
 class AuthSettings(BaseModel):
     access_token_minutes: int = Field(15, ge=1, le=24 * 60)
     refresh_token_days: int = Field(14, ge=1, le=365)
+    # Login throttling: failures counted per account from one address, per account from
+    # anywhere, and per address, within a window; past a limit, waits that double from
+    # `login_backoff_s` up to `login_backoff_max_s`. Never a permanent lockout.
+    login_window_s: int = Field(900, ge=1)
+    login_failures_per_account_address: int = Field(5, ge=1)
+    login_failures_per_account: int = Field(20, ge=1)
+    login_failures_per_address: int = Field(50, ge=1)
+    login_backoff_s: int = Field(30, ge=1)
+    login_backoff_max_s: int = Field(900, ge=1)
+    # The first administrator of a production install: created at start while no usable (active,
+    # non-demo) administrator exists; never changed afterwards.
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
 
 
 class SimSettings(BaseModel):
@@ -59,6 +72,134 @@ class SimSettings(BaseModel):
     tick_s: float = Field(1.0, gt=0)
     telemetry_interval_s: float = Field(10.0, gt=0)
     market_interval_s: float = Field(60.0, gt=0)
+
+
+class ResourcesSettings(BaseModel):
+    """The resource manager: health polling, thresholds, telemetry retention, discovery."""
+
+    # Poll every unit through its driver (the health monitor); off for processes that only serve reads.
+    monitor: bool = True
+    poll_interval_s: float = Field(10.0, gt=0)
+    poll_timeout_s: float = Field(5.0, gt=0)
+    # Reads in flight at once: enough to hide network latency, few enough that a busy poller
+    # does not stretch every read past its timeout.
+    poll_concurrency: int = Field(64, ge=1, le=10_000)
+    # A unit is offline after this many failed polls in a row; a failed poll of an online unit is
+    # confirmed by one retry after `confirm_retry_s`, so a dead unit is offline within one interval.
+    offline_after_missed_polls: int = Field(2, ge=1)
+    confirm_retry_s: float = Field(0.5, ge=0)
+    # Stock Antminer firmware answers board temperatures, errors and work mode only over its web
+    # API, which costs several times the CGMiner API: read those at this slower cadence.
+    asic_detail_interval_s: float = Field(60.0, gt=0)
+    asic_temp_warning_c: float = 85.0
+    asic_temp_critical_c: float = 95.0
+    gpu_temp_warning_c: float = 85.0
+    gpu_temp_critical_c: float = 92.0
+    # Hashrate below this share of the unit's expected hashrate while mining.
+    hashrate_warning_ratio: float = Field(0.8, ge=0, le=1)
+    hashrate_critical_ratio: float = Field(0.5, ge=0, le=1)
+    # A miner coming back from curtailment ramps for minutes: no hashrate verdict until then.
+    mining_ramp_s: float = Field(600.0, ge=0)
+    # A fan under this speed while the unit mines counts as failed.
+    fan_min_rpm: float = Field(1000.0, ge=0)
+    telemetry_retention_h: float = Field(48.0, gt=0)
+    rollup_retention_days: float = Field(90.0, gt=0)
+    # How often rollups are brought up to date and old samples deleted.
+    telemetry_maintenance_s: float = Field(60.0, gt=0)
+    discovery_concurrency: int = Field(256, ge=1, le=10_000)
+    discovery_connect_timeout_s: float = Field(1.0, gt=0)
+    discovery_identify_timeout_s: float = Field(10.0, gt=0)
+    # Demo mode: discover the simulator's miners (and register its GPUs) at start.
+    discover_simulator: bool = True
+
+
+class EconomicsSettings(BaseModel):
+    """The live plan: how often, and how steady (hysteresis)."""
+
+    plan: bool = True
+    # At most one plan per this many seconds of clock time (ticks in between are skipped).
+    plan_interval_s: float = Field(60.0, gt=0)
+    # Keep the current plan unless the optimum earns at least this much more.
+    min_gain_usd_per_hour: float = Field(1.0, ge=0)
+    # A unit that changed mode less than this long ago keeps it (unless a cap forces a change).
+    min_dwell_s: float = Field(900.0, ge=0)
+
+
+class MarketFeedSettings(BaseModel):
+    """One real price feed, polled over HTTP. Off unless enabled: the demo has the simulator.
+
+    Each feed has a section of its own with its defaults, so `HCP_MARKET__COINBASE__ENABLED=true`
+    alone turns one on."""
+
+    enabled: bool = False
+    url: str
+    # Real APIs rate-limit on wall time, so feeds poll on wall time whatever the clock speed.
+    interval_s: float = Field(60.0, gt=0)
+    # Extra request headers, such as an API key the provider asks for.
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class CoinbaseFeedSettings(MarketFeedSettings):
+    url: str = "https://api.coinbase.com/v2/prices/BTC-USD/spot"
+
+
+class KrakenFeedSettings(MarketFeedSettings):
+    url: str = "https://api.kraken.com/0/public/Ticker?pair=XBTUSD"
+
+
+class MempoolFeedSettings(MarketFeedSettings):
+    """The tip's difficulty and the fees per block averaged over the latest blocks."""
+
+    url: str = "https://mempool.space/api/v1/blocks"
+    interval_s: float = Field(300.0, gt=0)
+
+
+class BlockchainInfoFeedSettings(MarketFeedSettings):
+    url: str = "https://blockchain.info/q/getdifficulty"
+    interval_s: float = Field(600.0, gt=0)
+
+
+class ErcotFeedSettings(MarketFeedSettings):
+    """ERCOT's real-time settlement point prices (NP6-905-CD, hubs and load zones, 15-minute
+    intervals) from its public MIS: `url` lists the report's documents, the newest CSV is
+    fetched from `download_url`."""
+
+    url: str = "https://www.ercot.com/misapp/servlets/IceDocListJsonWS?reportTypeId=12301"
+    download_url: str = "https://www.ercot.com/misdownload/servlets/mirDownload?doclookupId={doc_id}"
+    interval_s: float = Field(300.0, gt=0)
+    # Settlement points kept (named as the simulator names its nodes); empty keeps them all.
+    settlement_points: list[str] = Field(
+        default_factory=lambda: ["HB_NORTH", "HB_SOUTH", "HB_WEST", "HB_HOUSTON"]
+    )
+
+
+class MarketSettings(BaseModel):
+    """Market data: ingestion of `market.tick`, staleness, history retention and real feeds."""
+
+    # Store the `market.tick` events of the bus (the simulator's or the feeds') in this process.
+    ingest: bool = True
+    # A price older than this (on the platform's clock) is stale; per-kind overrides below.
+    stale_after_s: float = Field(600.0, gt=0)
+    # ERCOT settles 15-minute intervals and posts them minutes after they end.
+    stale_after_by_kind_s: dict[str, float] = Field(
+        default_factory=lambda: {"electricity_usd_per_mwh": 2700.0}
+    )
+    history_retention_days: float = Field(90.0, gt=0)
+    prune_interval_s: float = Field(3600.0, gt=0)
+    feed_timeout_s: float = Field(10.0, gt=0)
+    coinbase: CoinbaseFeedSettings = Field(default_factory=CoinbaseFeedSettings)
+    kraken: KrakenFeedSettings = Field(default_factory=KrakenFeedSettings)
+    mempool: MempoolFeedSettings = Field(default_factory=MempoolFeedSettings)
+    blockchain_info: BlockchainInfoFeedSettings = Field(default_factory=BlockchainInfoFeedSettings)
+    ercot: ErcotFeedSettings = Field(default_factory=ErcotFeedSettings)
+
+    @field_validator("stale_after_by_kind_s")
+    @classmethod
+    def _positive_thresholds(cls, value: dict[str, float]) -> dict[str, float]:
+        for kind, seconds in value.items():
+            if not seconds > 0:
+                raise ValueError(f"{kind}: a stale threshold must be > 0 seconds")
+        return value
 
 
 class Settings(BaseSettings):
@@ -80,6 +221,9 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
+    economics: EconomicsSettings = Field(default_factory=EconomicsSettings)
+    resources: ResourcesSettings = Field(default_factory=ResourcesSettings)
+    market: MarketSettings = Field(default_factory=MarketSettings)
 
     @field_validator("database_url")
     @classmethod

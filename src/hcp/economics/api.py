@@ -8,13 +8,40 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from hcp.core.errors import NotFound
-from hcp.core.platform import SessionDep
+from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
+from hcp.core.security import CurrentUser, require_role
 from hcp.economics import service
+from hcp.economics.fleet import fleet_from_resources
 from hcp.economics.optimizer import optimize as run_optimizer
+from hcp.economics.planner import Hysteresis, Prices
 from hcp.economics.schemas import DemandResponseIn, DemandResponseOut, OptimizeRequest, OptimizeResponse, PlanOut
+from hcp.market import service as market
 
-router = domain_router("economics")
+# The fleet's economics are the operator's business: customers see their own bills, not this.
+router = domain_router("economics", dependencies=[require_role("operator")])
+
+
+STATE_KEY = "economics"
+
+
+async def start(platform: Platform) -> None:
+    s = platform.settings.economics
+    if not s.plan:
+        return
+    loop = service.PlanLoop(
+        platform, fleet=fleet_from_resources,
+        hysteresis=Hysteresis(min_gain_usd_per_hour=s.min_gain_usd_per_hour, min_dwell_s=s.min_dwell_s),
+        min_interval_s=s.plan_interval_s,
+    )
+    await loop.start()
+    platform.state[STATE_KEY] = loop
+
+
+async def stop(platform: Platform) -> None:
+    loop = platform.state.pop(STATE_KEY, None)
+    if isinstance(loop, service.PlanLoop):
+        await loop.stop()
 
 
 @router.post("/economics/optimize", response_model=OptimizeResponse, response_model_exclude_none=True,
@@ -30,6 +57,22 @@ async def current_plan(session: SessionDep) -> PlanOut:
     if record is None:
         raise NotFound("no plan yet: plans follow market ticks")
     return PlanOut.model_validate(record, from_attributes=True)
+
+
+@router.get("/economics/profitability",
+            summary="Revenue, energy cost and break-even per facility and unit model at the latest prices")
+async def profitability(session: SessionDep, platform: PlatformDep) -> dict[str, Any]:
+    m = platform.settings.market
+    latest = await market.latest_prices(session=session, now=platform.clock.now(), stale_after_s=m.stale_after_s,
+                                        stale_after_by_kind_s=m.stale_after_by_kind_s)
+    if latest.btc_usd is None or latest.network_difficulty is None:
+        raise NotFound("no market prices yet")
+    prices = Prices(btc_usd=latest.btc_usd, network_difficulty=latest.network_difficulty,
+                    fees_btc_per_block=latest.fees_btc_per_block or 0.0,
+                    gpu_spot_usd_per_hour=latest.gpu_spot_usd_per_hour, ts=latest.ts or platform.clock.now())
+    facilities = await service.facility_states(session=session, electricity=latest.electricity_usd_per_mwh)
+    report = service.profitability(prices=prices, facilities=facilities, units=await fleet_from_resources(session))
+    return {**report, "stale": latest.stale}
 
 
 @router.get("/economics/recommendations", summary="What the current plan means, in words an operator acts on")
@@ -50,11 +93,13 @@ async def list_demand_response(
 
 @router.post("/economics/demand-response", status_code=201, response_model=DemandResponseOut,
              summary="Lower a facility's cap for a window (4CP, a grid operator's call)")
-async def create_demand_response(body: DemandResponseIn, session: SessionDep) -> DemandResponseOut:
+async def create_demand_response(
+    body: DemandResponseIn, session: SessionDep, user: CurrentUser
+) -> DemandResponseOut:
     async with session.begin():
         event = await service.create_demand_response(
             session=session, facility_id=body.facility_id, power_cap_kw=body.power_cap_kw,
-            starts_at=body.starts_at, ends_at=body.ends_at, reason=body.reason, created_by=None)
+            starts_at=body.starts_at, ends_at=body.ends_at, reason=body.reason, created_by=user.id)
     return DemandResponseOut.model_validate(event, from_attributes=True)
 
 

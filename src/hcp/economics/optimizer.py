@@ -377,7 +377,8 @@ def _solve_milp(m: _Columns, time_limit_s: float) -> FloatArray:
     if result.x is None:
         # Doing nothing (all curtailed, all idle) is always feasible once the idle floor fits.
         return np.zeros(n)
-    return np.round(result.x)
+    rounded: FloatArray = np.rint(np.asarray(result.x, dtype=np.float64))
+    return rounded
 
 
 def _deal(
@@ -444,7 +445,7 @@ def objective_usd_per_hour(p: Problem, s: Solution) -> float:
 
 
 def facility_power_w(p: Problem, s: Solution) -> FloatArray:
-    return np.bincount(p.facility, weights=s.power_w, minlength=len(p.facility_ids))
+    return np.bincount(p.facility, weights=s.power_w, minlength=len(p.facility_ids)).astype(np.float64)
 
 
 def violations(p: Problem, s: Solution) -> list[str]:

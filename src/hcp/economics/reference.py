@@ -95,10 +95,10 @@ def reference_optimum(p: Problem, *, time_limit_s: float = 60.0) -> tuple[float 
             z = var(0.0)
             placements.append((z, 1.0))
             gang = [(z, -float(count))]
-            for g in gpus:
-                extra = p.power_w[g] - p.idle_power_w[g]
+            for gi in gpus:
+                extra = p.power_w[gi] - p.idle_power_w[gi]
                 b = var(price - extra * e)
-                per_gpu[g].append((b, 1.0))
+                per_gpu[gi].append((b, 1.0))
                 power[f].append((b, extra))
                 gang.append((b, 1.0))
             row(gang, 0.0, 0.0)

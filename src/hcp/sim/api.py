@@ -10,11 +10,13 @@ from hcp.core.clock import ScaledClock
 from hcp.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from hcp.core.platform import Platform, PlatformDep
 from hcp.core.routing import domain_router
+from hcp.core.security import require_role
 from hcp.sim.gpu import GpuError, SwitchInProgress
 from hcp.sim.hybrid import HybridSimulator, NotAGpu, UnknownUnit, UnsupportedFault
 from hcp.sim.schemas import ClockIn, FaultIn, SwitchIn, SwitchingStats, UnitList
 
-router = domain_router("sim")
+# The digital twin is staff equipment: operators and admins only, for reading as for changing.
+router = domain_router("sim", dependencies=[require_role("operator")])
 STATE_KEY = "sim"
 
 

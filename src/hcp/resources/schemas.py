@@ -1,0 +1,251 @@
+"""Request and response bodies of the fleet API (facilities, racks, units, telemetry,
+discovery, agents, commands, allocations)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hcp.core.errors import HCPError
+
+UnitKind = Literal["gpu", "asic"]
+UnitStatus = Literal["online", "offline", "maintenance", "switching"]
+UnitHealth = Literal["ok", "warning", "critical"]
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+
+
+class FacilityOut(BaseModel):
+    id: str
+    name: str
+    location: str
+    power_cap_kw: float
+    market_node: str
+
+
+class FacilityList(BaseModel):
+    items: list[FacilityOut]
+    total: int
+
+
+class RackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    position: int = Field(0, ge=0, le=100_000)
+    power_cap_kw: float | None = Field(None, gt=0, le=1_000_000, allow_inf_nan=False)
+
+
+class RackOut(BaseModel):
+    id: str
+    facility_id: str
+    name: str
+    position: int
+    power_cap_kw: float | None
+
+
+class RackList(BaseModel):
+    items: list[RackOut]
+    total: int
+
+
+class Nominal(BaseModel):
+    hashrate_ths: float | None
+    power_w: float | None
+    memory_mib: int | None
+
+
+class UnitAllocation(BaseModel):
+    id: str
+    workload_id: str
+    tenant_id: str | None
+    allocated_at: datetime
+    expected_end_at: datetime | None
+
+
+class UnitOut(BaseModel):
+    id: str
+    kind: UnitKind
+    model: str
+    driver: str
+    address: str | None
+    facility_id: str | None
+    rack_id: str | None
+    status: UnitStatus
+    health: UnitHealth
+    health_reasons: list[str]
+    mode: str
+    workload_id: str | None
+    nominal: Nominal
+    reading: dict[str, float] = Field(description="latest value of each metric (hashrate_ths, power_w, temp_c, ...)")
+    reading_at: datetime | None
+    last_seen_at: datetime | None
+    missed_polls: int
+    mac: str | None
+    serial: str | None
+    hostname: str | None
+    firmware: str | None
+    capabilities: list[str]
+    registered_at: datetime
+    allocation: UnitAllocation | None
+
+
+class UnitList(BaseModel):
+    items: list[UnitOut]
+    total: int
+
+
+class UnitPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    facility_id: str | None = Field(None, max_length=64)
+    rack_id: str | None = Field(None, max_length=64)
+    maintenance: bool | None = Field(None, description="true takes the unit out of service; false brings it back")
+
+
+class TopologyUnit(BaseModel):
+    id: str
+    kind: UnitKind
+    model: str
+    status: UnitStatus
+    health: UnitHealth
+    mode: str
+    address: str | None
+
+
+class TopologyRack(RackOut):
+    units: list[TopologyUnit]
+
+
+class Topology(BaseModel):
+    facility: FacilityOut
+    racks: list[TopologyRack]
+    unracked: list[TopologyUnit]
+    units_total: int
+
+
+class DiscoverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cidr: str = Field(min_length=1, max_length=64, description="IPv4 network to scan, /16 or smaller",
+                      examples=["10.20.0.0/24"])
+    facility_id: str | None = Field(None, max_length=64, description="where the miners found are placed")
+    rack_id: str | None = Field(None, max_length=64)
+
+    @field_validator("cidr")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        from hcp.resources.discovery import parse_cidr
+
+        try:
+            return str(parse_cidr(value))
+        except HCPError as exc:
+            raise ValueError(str(exc.details[0]["message"]) if exc.details else exc.message) from None
+
+
+class DiscoveryOut(BaseModel):
+    cidr: str
+    scanned: int
+    responded: int
+    found: int
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    failed: list[dict[str, str]]
+    duration_ms: float
+
+
+class AgentRegisterIn(BaseModel):
+    """A GPU agent announcing its unit. With a driver this process runs (`sim`, `nvml` on this
+    host) the platform identifies the unit itself; an agent that pushes its readings on the bus
+    (`push: true`) describes it."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(None, pattern=ID_PATTERN, description="the unit's id; derived from its identity if left out")
+    driver: str = Field(min_length=1, max_length=16, examples=["nvml"])
+    address: str = Field(min_length=1, max_length=255, examples=["nvml://GPU-5f1d...", "sim://gpu-001"])
+    facility_id: str | None = Field(None, max_length=64)
+    rack_id: str | None = Field(None, max_length=64)
+    push: bool = False
+    kind: UnitKind = "gpu"
+    model: str | None = Field(None, min_length=1, max_length=100)
+    serial: str | None = Field(None, min_length=1, max_length=100, description="GPU UUID or board serial")
+    hostname: str | None = Field(None, max_length=255)
+    memory_mib: int | None = Field(None, ge=0, le=10_000_000)
+    power_w: float | None = Field(None, gt=0, le=100_000, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _described_when_pushing(self) -> AgentRegisterIn:
+        if self.push and (self.model is None or self.serial is None):
+            missing = "model" if self.model is None else "serial"
+            raise ValueError(f"an agent that pushes its readings describes its unit: {missing} is required")
+        return self
+
+
+class AgentRegisterOut(BaseModel):
+    outcome: Literal["added", "updated", "unchanged"]
+    unit: UnitOut
+
+
+class CommandIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["start_mining", "stop_mining", "set_power_target", "load_workload", "unload_workload"]
+    power_target_w: float | None = Field(None, gt=0, le=100_000, allow_inf_nan=False)
+    workload_id: str | None = Field(None, min_length=1, max_length=64)
+    workload_type: Literal["ai_inference", "ai_training", "batch"] | None = None
+
+
+class CommandOut(BaseModel):
+    unit: UnitOut
+    result: dict[str, Any]
+
+
+class AllocateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    unit_ids: list[str] = Field(min_length=1, max_length=256)
+    workload_id: str = Field(min_length=1, max_length=64)
+    tenant_id: str | None = Field(None, max_length=32)
+    expected_end_at: AwareDatetime | None = None
+
+
+class ReleaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    workload_id: str | None = Field(None, min_length=1, max_length=64)
+    unit_ids: list[str] | None = Field(None, min_length=1, max_length=256)
+    reason: str = Field("released", min_length=1, max_length=200)
+
+
+class AllocationOut(BaseModel):
+    id: str
+    unit_id: str
+    workload_id: str
+    tenant_id: str | None
+    allocated_at: datetime
+    expected_end_at: datetime | None
+    released_at: datetime | None
+    release_reason: str | None
+
+
+class AllocationList(BaseModel):
+    items: list[AllocationOut]
+    total: int
+
+
+class TelemetryPoint(BaseModel):
+    ts: datetime
+    value: float | None
+    min: float | None = None
+    max: float | None = None
+    count: int | None = None
+
+
+class TelemetrySeries(BaseModel):
+    metric: str
+    points: list[TelemetryPoint]
+
+
+class TelemetryOut(BaseModel):
+    unit_id: str
+    since: datetime
+    until: datetime
+    step_s: int | None
+    source: Literal["raw", "rollup"]
+    series: list[TelemetrySeries]

@@ -1,0 +1,258 @@
+"""Every route of the app, found by walking the app (so a new route cannot be forgotten):
+public only by explicit exception, 401 anonymously, 403 for a role it does not admit, and 404
+for a customer asking for another tenant's object."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
+from tests.conftest import DEMO_CREDENTIALS, login_headers, running_app
+
+from hcp.app import ALL_DOMAINS, API_PREFIX, create_app
+from hcp.core.security import ROLES, RoleRequirement, authenticate
+from hcp.core.settings import Settings
+
+# Routes of the process itself (not a domain's): all public, and only these.
+APP_ROUTES = {"/", "/health", "/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc",
+              "/openapi.json"}
+# The explicit exceptions to "authenticated by default".
+PUBLIC_API_ROUTES = {
+    ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"),
+    *{("GET", f"/api/v1/{domain}/health") for domain in ALL_DOMAINS},
+}
+ALL = set(ROLES)
+STAFF = {"admin", "operator"}
+# Who may call what, pinned for the routes that exist today, so a lost role check shows.
+EXPECTED_ROLES = {
+    ("POST", "/api/v1/auth/logout"): ALL,
+    ("GET", "/api/v1/auth/me"): ALL,
+    ("POST", "/api/v1/auth/me/password"): ALL,
+    ("GET", "/api/v1/auth/users"): {"admin"},
+    ("POST", "/api/v1/auth/users"): {"admin"},
+    ("GET", "/api/v1/auth/users/{user_id}"): {"admin"},
+    ("PATCH", "/api/v1/auth/users/{user_id}"): {"admin"},
+    ("GET", "/api/v1/auth/tenants"): ALL,
+    ("POST", "/api/v1/auth/tenants"): {"admin"},
+    ("GET", "/api/v1/auth/tenants/{tenant_id}"): ALL,
+    ("GET", "/api/v1/auth/api-keys"): ALL,
+    ("POST", "/api/v1/auth/api-keys"): ALL,
+    ("DELETE", "/api/v1/auth/api-keys/{key_id}"): ALL,
+    ("GET", "/api/v1/auth/audit"): {"admin"},
+    ("GET", "/api/v1/sim/units"): STAFF,
+    ("GET", "/api/v1/sim/units/{unit_id}"): STAFF,
+    ("POST", "/api/v1/sim/units/{unit_id}/fault"): STAFF,
+    ("DELETE", "/api/v1/sim/units/{unit_id}/fault"): STAFF,
+    ("POST", "/api/v1/sim/switch"): STAFF,
+    ("GET", "/api/v1/sim/switching/stats"): STAFF,
+    ("GET", "/api/v1/sim/market"): STAFF,
+    ("GET", "/api/v1/sim/clock"): STAFF,
+    ("PUT", "/api/v1/sim/clock"): STAFF,
+    ("GET", "/api/v1/facilities"): ALL,
+    ("GET", "/api/v1/resources"): ALL,
+    ("GET", "/api/v1/resources/capacity"): ALL,
+    ("GET", "/api/v1/resources/{unit_id}/telemetry"): ALL,
+    ("PUT", "/api/v1/facilities/{facility_id}/racks/{rack_id}"): STAFF,
+    ("POST", "/api/v1/resources/discover"): STAFF,
+    ("POST", "/api/v1/resources/agents/register"): STAFF,
+    ("GET", "/api/v1/resources/allocations"): STAFF,
+    ("POST", "/api/v1/resources/allocations"): STAFF,
+    ("POST", "/api/v1/resources/allocations/release"): STAFF,
+    ("PATCH", "/api/v1/resources/{unit_id}"): STAFF,
+    ("POST", "/api/v1/resources/{unit_id}/commands"): STAFF,
+    ("POST", "/api/v1/economics/optimize"): STAFF,
+    ("GET", "/api/v1/economics/plan"): STAFF,
+    ("GET", "/api/v1/economics/profitability"): STAFF,
+    ("GET", "/api/v1/economics/recommendations"): STAFF,
+    ("GET", "/api/v1/economics/demand-response"): STAFF,
+    ("POST", "/api/v1/economics/demand-response"): STAFF,
+    ("DELETE", "/api/v1/economics/demand-response/{event_id}"): STAFF,
+    ("GET", "/api/v1/market/prices"): ALL,
+    ("GET", "/api/v1/market/history"): ALL,
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str  # "WEBSOCKET" for a WebSocket route
+    path: str
+    dependant: Dependant | None
+
+    @property
+    def calls(self) -> list[Any]:
+        """Every dependency callable under this route, depth first."""
+        def walk(dep: Dependant) -> Iterator[Any]:
+            for sub in dep.dependencies:
+                yield sub.call
+                yield from walk(sub)
+        return list(walk(self.dependant)) if self.dependant is not None else []
+
+    @property
+    def protected(self) -> bool:
+        return authenticate in self.calls
+
+    @property
+    def roles(self) -> set[str]:
+        allowed = set(ROLES)
+        for call in self.calls:
+            if isinstance(call, RoleRequirement):
+                allowed &= call.roles
+        return allowed
+
+    def url(self) -> str:
+        return re.sub(r"\{[^}]+\}", "x", self.path)
+
+
+def endpoints(app: FastAPI) -> list[Endpoint]:
+    found = []
+    for ctx in iter_route_contexts(app.routes):
+        methods = ctx.methods or {"WEBSOCKET"}
+        for method in sorted(methods - {"HEAD"}):
+            found.append(Endpoint(method, ctx.path, getattr(ctx, "dependant", None)))
+    return found
+
+
+@pytest.fixture
+def app(make_settings: Callable[..., Settings]) -> FastAPI:
+    return create_app(make_settings())
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(app) as client:
+        yield client
+
+
+def test_every_route_is_public_by_exception_or_protected(app: FastAPI) -> None:
+    found = endpoints(app)
+    api = [e for e in found if e.path.startswith(API_PREFIX + "/")]
+    outside = {e.path for e in found if not e.path.startswith(API_PREFIX + "/")}
+    assert outside <= APP_ROUTES, f"routes outside {API_PREFIX} must be listed here: {outside - APP_ROUTES}"
+    public = {(e.method, e.path) for e in api if not e.protected}
+    assert public == PUBLIC_API_ROUTES, (
+        f"unexpected public routes {public - PUBLIC_API_ROUTES}; "
+        f"protected though meant public {PUBLIC_API_ROUTES - public}"
+    )
+    # The walk saw what OpenAPI documents, and more (routes hidden from the schema).
+    documented = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
+    assert documented <= {(e.method, e.path) for e in found}
+    for key, roles in EXPECTED_ROLES.items():
+        endpoint = next((e for e in api if (e.method, e.path) == key), None)
+        assert endpoint is not None, f"{key} is gone: update EXPECTED_ROLES"
+        assert endpoint.roles == roles, f"{key} admits {endpoint.roles}, expected {roles}"
+
+
+def test_protected_routes_are_documented_as_needing_a_credential(app: FastAPI) -> None:
+    doc = app.openapi()
+    assert {"OAuth2PasswordBearer", "APIKeyHeader"} <= set(doc["components"]["securitySchemes"])
+    assert doc["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"] \
+        == "/api/v1/auth/token"
+    assert "security" in doc["paths"]["/api/v1/auth/me"]["get"]
+    assert "security" not in doc["paths"]["/api/v1/auth/login"]["post"]
+
+
+async def test_anonymous_and_forged_callers_get_401_everywhere(app: FastAPI, http: httpx.AsyncClient) -> None:
+    protected = [e for e in endpoints(app) if e.path.startswith(API_PREFIX) and e.protected
+                 and e.method != "WEBSOCKET"]
+    assert len(protected) >= len(EXPECTED_ROLES)
+    for endpoint in protected:
+        for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"X-API-Key": "hcp_nonsense"},
+                        {"Authorization": "Basic YWRtaW5AbWFyYS5jb206YWRtaW4xMjM="}):
+            response = await http.request(endpoint.method, endpoint.url(), headers=headers)
+            assert response.status_code == 401, (endpoint, headers, response.text)
+            assert response.json()["error"]["code"] in ("unauthorized", "invalid_token", "invalid_api_key")
+            assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_roles_a_route_does_not_admit_get_403(app: FastAPI, http: httpx.AsyncClient) -> None:
+    headers = {role: await login_headers(http, *creds) for role, creds in DEMO_CREDENTIALS.items()}
+    checked = 0
+    for endpoint in endpoints(app):
+        if not endpoint.protected or endpoint.method == "WEBSOCKET":
+            continue
+        for role in sorted(set(ROLES) - endpoint.roles):
+            response = await http.request(endpoint.method, endpoint.url(), headers=headers[role])
+            assert response.status_code == 403, (endpoint, role, response.text)
+            assert response.json()["error"]["code"] == "forbidden"
+            checked += 1
+    assert checked >= 20
+
+
+# --- tenant isolation ----------------------------------------------------------------------
+# Each route a customer may call that names an object by id is listed here, with a check that
+# another tenant's object is 404 to them; a route added without one fails the guard below.
+
+TenantCheck = Callable[[httpx.AsyncClient, dict[str, dict[str, str]]], Awaitable[None]]
+
+
+async def _tenants_of_others_are_not_found(http: httpx.AsyncClient, headers: dict[str, dict[str, str]]) -> None:
+    all_tenants = (await http.get("/api/v1/auth/tenants", headers=headers["admin"])).json()["items"]
+    globex = next(t for t in all_tenants if t["slug"] == "globex")
+    acme = next(t for t in all_tenants if t["slug"] == "acme")
+    other = await http.get(f"/api/v1/auth/tenants/{globex['id']}", headers=headers["customer"])
+    missing = await http.get("/api/v1/auth/tenants/no-such-tenant", headers=headers["customer"])
+    assert other.status_code == missing.status_code == 404
+    assert other.json()["error"]["code"] == "not_found"
+    own = await http.get(f"/api/v1/auth/tenants/{acme['id']}", headers=headers["customer"])
+    assert own.status_code == 200 and own.json()["slug"] == "acme"
+    listed = (await http.get("/api/v1/auth/tenants", headers=headers["customer"])).json()
+    assert listed["total"] == 1 and [t["slug"] for t in listed["items"]] == ["acme"]
+
+
+async def _keys_of_others_are_not_found(http: httpx.AsyncClient, headers: dict[str, dict[str, str]]) -> None:
+    maria = await login_headers(http, "maria@globex.com", "customer123")
+    created = await http.post("/api/v1/auth/api-keys", json={"name": "globex ci", "scopes": ["read"]},
+                              headers=maria)
+    key_id, key = created.json()["id"], created.json()["key"]
+    for role in ("customer", "operator"):
+        gone = await http.delete(f"/api/v1/auth/api-keys/{key_id}", headers=headers[role])
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+    assert (await http.get("/api/v1/auth/me", headers={"X-API-Key": key})).status_code == 200
+    mine = (await http.get("/api/v1/auth/api-keys", headers=headers["customer"])).json()
+    assert key_id not in {k["id"] for k in mine["items"]}
+    maria_id = (await http.get("/api/v1/auth/me", headers=maria)).json()["id"]
+    peek = await http.get("/api/v1/auth/api-keys", params={"user_id": maria_id}, headers=headers["customer"])
+    assert peek.status_code == 404
+
+
+TENANT_OBJECT_CHECKS: dict[tuple[str, str], TenantCheck] = {
+    ("GET", "/api/v1/auth/tenants/{tenant_id}"): _tenants_of_others_are_not_found,
+    ("DELETE", "/api/v1/auth/api-keys/{key_id}"): _keys_of_others_are_not_found,
+}
+
+
+# Collections whose objects belong to the platform, not to a tenant: nothing to isolate there
+# (who may read or change them is a role question, checked above).
+OBJECTS_WITHOUT_TENANT = {
+    "/api/v1/facilities/": "facilities and their racks are the platform's",
+    "/api/v1/resources/": "units are the platform's; a tenant's use of one is a workload",
+}
+
+
+def test_every_customer_route_naming_an_object_has_a_tenant_check(app: FastAPI) -> None:
+    unchecked = [
+        (e.method, e.path) for e in endpoints(app)
+        if e.protected and "customer" in e.roles and "{" in e.path
+        and (e.method, e.path) not in TENANT_OBJECT_CHECKS
+        and not e.path.startswith(tuple(OBJECTS_WITHOUT_TENANT))
+    ]
+    assert unchecked == [], (
+        f"customers may call {unchecked}, which name an object: if it is staff-only, give the route "
+        "require_role('operator'); if its objects belong to no tenant, list the collection in "
+        "OBJECTS_WITHOUT_TENANT; else add a check to TENANT_OBJECT_CHECKS"
+    )
+
+
+@pytest.mark.parametrize("route", sorted(TENANT_OBJECT_CHECKS))
+async def test_another_tenants_object_is_not_found(
+    route: tuple[str, str], http: httpx.AsyncClient
+) -> None:
+    headers = {role: await login_headers(http, *creds) for role, creds in DEMO_CREDENTIALS.items()}
+    await TENANT_OBJECT_CHECKS[route](http, headers)
