@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -228,6 +230,78 @@ def health(
             failed |= not ok
             typer.echo(f"{'OK  ' if ok else 'FAIL'} {base:<28} {service:<13} {detail}")
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def backtest(
+    prices: Annotated[Path | None, typer.Option(
+        help="Market CSV (.csv or .csv.gz, the format of the market simulator's CSV). "
+             "Default: the shipped SYNTHETIC sample year.")] = None,
+    fleet: Annotated[Path | None, typer.Option(help="Fleet YAML. Default: the demo fleet.")] = None,
+    strategy: Annotated[list[str] | None, typer.Option(
+        "--strategy", "-s",
+        help="hybrid, mine-always, ai-first or price-threshold; repeat (or comma-separate) to "
+             "compare. Default: all four.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Start, ISO 8601 (UTC unless it has an offset).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="End (exclusive), ISO 8601.")] = None,
+    threshold: Annotated[float | None, typer.Option(
+        "--threshold-usd-per-mwh",
+        help="price-threshold's strike price. Default: the fleet's break-even at the first step's hashprice.")] = None,
+    exact: Annotated[bool, typer.Option(
+        "--exact", help="hybrid: run the exact optimizer at every step (slow: small fleets, short periods).")] = False,
+    out: Annotated[Path, typer.Option(help="Directory for backtest.json and backtest.html.")] = Path("var/backtest"),
+) -> None:
+    """Backtest strategies over a price history: print the comparison, write the report and plot."""
+    from hcp.core.errors import InvalidInput
+    from hcp.economics import backtest as bt
+    from hcp.economics.report import format_table, write_report
+    from hcp.sim.market import MarketCsvError
+
+    def fail(message: str) -> typer.Exit:
+        typer.secho(f"hcp backtest: {message}", fg="red", err=True)
+        return typer.Exit(2)
+
+    names = [n.strip() for s in (strategy or list(bt.STRATEGIES)) for n in s.split(",") if n.strip()]
+    unknown = [n for n in names if n not in bt.STRATEGIES]
+    if unknown or not names:
+        raise fail(f"--strategy: unknown {', '.join(map(repr, unknown)) or 'none given'}; "
+                   f"one of {', '.join(bt.STRATEGIES)}")
+
+    def moment(option: str, text: str | None) -> datetime | None:
+        if text is None:
+            return None
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise fail(f"{option}: {text!r} is not an ISO 8601 date or time") from None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    period = moment("--from", start), moment("--to", end)
+    try:
+        history = bt.sample_prices() if prices is None else bt.load_prices(prices)
+        chosen = bt.select_period(history, *period, start_field="--from", end_field="--to")
+        model = bt.build_model(bt.load_fleet(fleet or bt.SAMPLE_FLEET), chosen)
+    except (MarketCsvError, bt.FleetFileError) as exc:
+        raise fail(str(exc)) from None
+    except InvalidInput as exc:
+        raise fail(f"{fleet or bt.SAMPLE_FLEET}: {exc.message}" if not exc.message.startswith("--")
+                   else exc.message) from None
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    # A bar on a terminal only: piped or captured output stays the table alone.
+    bar = Progress(TextColumn("{task.description:<16}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty())
+    tasks = {name: bar.add_task(name, total=len(chosen)) for name in dict.fromkeys(names)}
+    with bar:
+        result = bt.run_backtest(model, chosen, list(tasks), threshold_usd_per_mwh=threshold, exact=exact,
+                                 progress=lambda name, done, _total: bar.update(tasks[name], completed=done))
+    typer.echo(format_table(result))
+    json_path, html_path = write_report(result, out)
+    exact_note = "".join(f"; {o.strategy}: {o.exact_steps:,} step(s) by the exact optimizer"
+                         for o in result.outcomes if o.exact_steps and not exact)
+    typer.echo(f"\nRan in {result.elapsed_s:.2f} s{exact_note}.\nPlot and report: {html_path}\nData: {json_path}")
 
 
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)

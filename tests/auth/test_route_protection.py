@@ -74,6 +74,7 @@ EXPECTED_ROLES = {
     ("GET", "/api/v1/economics/demand-response"): STAFF,
     ("POST", "/api/v1/economics/demand-response"): STAFF,
     ("DELETE", "/api/v1/economics/demand-response/{event_id}"): STAFF,
+    ("POST", "/api/v1/economics/backtest"): STAFF,
     ("GET", "/api/v1/market/prices"): ALL,
     ("GET", "/api/v1/market/history"): ALL,
 }

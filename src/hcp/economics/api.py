@@ -12,6 +12,7 @@ from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, require_role
 from hcp.economics import service
+from hcp.economics.backtest import router as backtest_router
 from hcp.economics.fleet import fleet_from_resources
 from hcp.economics.optimizer import optimize as run_optimizer
 from hcp.economics.planner import Hysteresis, Prices
@@ -20,6 +21,7 @@ from hcp.market import service as market
 
 # The fleet's economics are the operator's business: customers see their own bills, not this.
 router = domain_router("economics", dependencies=[require_role("operator")])
+router.include_router(backtest_router)
 
 
 STATE_KEY = "economics"
