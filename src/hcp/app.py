@@ -53,12 +53,16 @@ def _domains_of(service: str | None) -> tuple[str, ...]:
 
 def create_app(
     settings: Settings | None = None, *, service: str | None = None, platform: Platform | None = None,
-    migrate: bool = True,
+    migrate: bool = True, with_login: bool = False,
 ) -> FastAPI:
+    """`with_login` adds the auth routes to a single service, for one run on its own (`hcp sim`):
+    without them nobody could obtain a token for it."""
     settings = settings or get_settings()
     settings.assert_safe_to_serve()
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     domains = _domains_of(service)
+    if with_login and "auth" not in domains:
+        domains = (*domains, "auth")
     name = service or "hcp"
     # A domain's api module may define `start(platform)` / `stop(platform)` for what it runs.
     modules = [importlib.import_module(f"hcp.{domain}.api") for domain in domains]
@@ -68,7 +72,7 @@ def create_app(
         plat = platform or Platform(settings)
         app.state.platform = plat
         await plat.start(migrate=migrate)
-        if settings.demo and service in (None, "auth") and await demo.is_empty(plat.db):
+        if settings.demo and "auth" in domains and await demo.is_empty(plat.db):
             await demo.seed(plat.db)
             log.info("demo data seeded")
         started = []

@@ -89,13 +89,15 @@ def _require_safe(settings: Settings) -> None:
         raise typer.Exit(2) from None
 
 
-def _serve(settings: Settings, *, service: str | None, host: str, port: int, announce: bool) -> None:
+def _serve(
+    settings: Settings, *, service: str | None, host: str, port: int, announce: bool, with_login: bool = False
+) -> None:
     from hcp.app import create_app
 
     _require_safe(settings)
     settings.server.host, settings.server.port, settings.server.service = host, port, service
     config = uvicorn.Config(
-        create_app(settings, service=service), host=host, port=port, log_config=None,
+        create_app(settings, service=service, with_login=with_login), host=host, port=port, log_config=None,
         access_log=False, lifespan="on", timeout_graceful_shutdown=5, ws="websockets-sansio",
     )
     server = _Server(config)
@@ -162,7 +164,8 @@ def sim(
     settings.sim.speed, settings.sim.asic_subnet = speed, subnet
     typer.echo(f"simulator: {gpus} GPUs, {asics} Antminer S21s on {subnet} (CGMiner API :4028), "
                f"API http://{host}:{port}/api/v1/sim/units")
-    _serve(settings, service="simulator", host=host, port=port, announce=False)
+    typer.echo("log in with a demo user at /api/v1/auth/login (ops@mara.com / operator123) to use the API")
+    _serve(settings, service="simulator", host=host, port=port, announce=False, with_login=True)
 
 
 @app.command()

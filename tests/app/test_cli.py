@@ -190,3 +190,24 @@ def test_split_mode_needs_postgres_and_nats(tmp_path: Path) -> None:
     done = subprocess.run([*HCP, "up", "--split", "--demo"], env=hcp_env(tmp_path),
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "needs PostgreSQL" in done.stderr
+
+
+def test_sim_alone_serves_its_api_to_a_demo_operator(
+    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    from tests.conftest import random_loopback_subnet
+
+    port = free_port()
+    proc = subprocess.Popen([*HCP, "sim", "--port", str(port), "--gpus", "2", "--asics", "3",
+                             "--subnet", random_loopback_subnet()],
+                            env=hcp_env(tmp_path, HCP_SIM__ASIC_WEB_PORT=str(free_port())),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    processes.append(proc)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, proc)
+    with httpx.Client(base_url=url) as client:
+        assert client.get("/health").json()["service"] == "simulator"
+        token = client.post("/api/v1/auth/login",
+                            json={"email": "ops@mara.com", "password": "operator123"}).json()["access_token"]
+        units = client.get("/api/v1/sim/units", headers={"Authorization": f"Bearer {token}"}).json()
+        assert units["total"] == 5 and {u["kind"] for u in units["items"]} == {"gpu", "asic"}
