@@ -6,11 +6,12 @@ from hcp.core import outbox as core_outbox
 from hcp.core.db import Base
 from hcp.economics import models as economics_models
 from hcp.market import models as market_models
+from hcp.orchestrator import models as orchestrator_models
 from hcp.resources import models as resources_models
 
 metadata = Base.metadata
 
 __all__ = [
     "auth_models", "billing_models", "core_outbox", "economics_models", "market_models", "metadata",
-    "resources_models",
+    "orchestrator_models", "resources_models",
 ]

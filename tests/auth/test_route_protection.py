@@ -77,6 +77,11 @@ EXPECTED_ROLES = {
     ("POST", "/api/v1/economics/backtest"): STAFF,
     ("GET", "/api/v1/market/prices"): ALL,
     ("GET", "/api/v1/market/history"): ALL,
+    ("POST", "/api/v1/workloads"): ALL,
+    ("GET", "/api/v1/workloads"): ALL,
+    ("GET", "/api/v1/workloads/{workload_id}"): ALL,
+    ("POST", "/api/v1/workloads/{workload_id}/cancel"): ALL,
+    ("GET", "/api/v1/orchestrator/switches"): STAFF,
 }
 
 
@@ -223,9 +228,45 @@ async def _keys_of_others_are_not_found(http: httpx.AsyncClient, headers: dict[s
     assert peek.status_code == 404
 
 
+async def _globex_workload(http: httpx.AsyncClient, headers: dict[str, dict[str, str]]) -> str:
+    """A workload of Globex (another tenant than the demo customer's), on a GPU an agent announced."""
+    gpu = await http.post("/api/v1/resources/agents/register", headers=headers["admin"], json={
+        "driver": "nvml", "address": "nvml://GPU-route-check", "facility_id": "tx-north", "push": True,
+        "model": "H100", "serial": "GPU-route-check"})
+    assert gpu.status_code == 200, gpu.text
+    maria = await login_headers(http, "maria@globex.com", "customer123")
+    created = await http.post("/api/v1/workloads", headers=maria, json={
+        "name": "globex-train", "type": "ai_training", "priority": 5, "gpu_model": "H100", "gpu_count": 1,
+        "duration_s": 3600})
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def _workloads_of_others_are_not_found(http: httpx.AsyncClient, headers: dict[str, dict[str, str]]) -> None:
+    workload_id = await _globex_workload(http, headers)
+    other = await http.get(f"/api/v1/workloads/{workload_id}", headers=headers["customer"])
+    missing = await http.get("/api/v1/workloads/no-such-workload", headers=headers["customer"])
+    assert other.status_code == missing.status_code == 404
+    assert other.json()["error"]["code"] == "not_found"
+    listed = (await http.get("/api/v1/workloads", headers=headers["customer"])).json()
+    assert workload_id not in {w["id"] for w in listed["items"]}
+    seen = await http.get(f"/api/v1/workloads/{workload_id}", headers=headers["operator"])
+    assert seen.status_code == 200 and seen.json()["name"] == "globex-train"
+
+
+async def _others_workloads_cannot_be_cancelled(http: httpx.AsyncClient, headers: dict[str, dict[str, str]]) -> None:
+    workload_id = await _globex_workload(http, headers)
+    other = await http.post(f"/api/v1/workloads/{workload_id}/cancel", headers=headers["customer"])
+    assert other.status_code == 404 and other.json()["error"]["code"] == "not_found"
+    still = (await http.get(f"/api/v1/workloads/{workload_id}", headers=headers["admin"])).json()
+    assert still["status"] != "cancelled"
+
+
 TENANT_OBJECT_CHECKS: dict[tuple[str, str], TenantCheck] = {
     ("GET", "/api/v1/auth/tenants/{tenant_id}"): _tenants_of_others_are_not_found,
     ("DELETE", "/api/v1/auth/api-keys/{key_id}"): _keys_of_others_are_not_found,
+    ("GET", "/api/v1/workloads/{workload_id}"): _workloads_of_others_are_not_found,
+    ("POST", "/api/v1/workloads/{workload_id}/cancel"): _others_workloads_cannot_be_cancelled,
 }
 
 

@@ -125,6 +125,19 @@ class EconomicsSettings(BaseModel):
     min_dwell_s: float = Field(900.0, ge=0)
 
 
+class OrchestratorSettings(BaseModel):
+    """The workload loop: how often it looks at the queue, and how switches are retried."""
+
+    # Run the loop in this process (placement, switching, completion, reconciliation).
+    run: bool = True
+    # Real seconds between ticks; a submission or cancellation wakes the loop at once.
+    tick_s: float = Field(1.0, gt=0)
+    # Real seconds one GPU switch may take before it counts as failed.
+    switch_timeout_s: float = Field(10.0, gt=0)
+    # Further attempts at a failed switch before the workload fails.
+    retries: int = Field(2, ge=0, le=10)
+
+
 class MarketFeedSettings(BaseModel):
     """One real price feed, polled over HTTP. Off unless enabled: the demo has the simulator.
 
@@ -224,6 +237,7 @@ class Settings(BaseSettings):
     economics: EconomicsSettings = Field(default_factory=EconomicsSettings)
     resources: ResourcesSettings = Field(default_factory=ResourcesSettings)
     market: MarketSettings = Field(default_factory=MarketSettings)
+    orchestrator: OrchestratorSettings = Field(default_factory=OrchestratorSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -137,6 +137,10 @@ class Driver(ABC):
     async def unload_workload(self, unit: UnitRef) -> float:
         raise self._unsupported(unit, "run workloads")
 
+    def switch_phases(self, unit: UnitRef) -> dict[str, float] | None:
+        """The phases (ms) of the unit's latest switch, where the driver can tell them."""
+        return None
+
     async def close(self) -> None:  # noqa: B027 - most drivers hold nothing
         """Release what the driver holds (connections, library handles)."""
 

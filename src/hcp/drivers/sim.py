@@ -65,6 +65,7 @@ class SimDriver(Driver):
     def __init__(self, simulator: Callable[[], HybridSimulator | None]) -> None:
         # A callable, because the simulator of a process starts after the resource manager.
         self._simulator = simulator
+        self._phases: dict[str, dict[str, float]] = {}
 
     def _sim(self) -> HybridSimulator:
         sim = self._simulator()
@@ -128,6 +129,7 @@ class SimDriver(Driver):
             record = await sim.switch(uid, workload_id, workload_type=workload_type)
         except GpuError as exc:
             raise CommandFailed(str(exc)) from None
+        self._phases[unit.id] = dict(record.phases)
         return record.latency_ms
 
     async def unload_workload(self, unit: UnitRef) -> float:
@@ -136,7 +138,11 @@ class SimDriver(Driver):
             record = await sim.switch(uid, None)
         except GpuError as exc:
             raise CommandFailed(str(exc)) from None
+        self._phases[unit.id] = dict(record.phases)
         return record.latency_ms
+
+    def switch_phases(self, unit: UnitRef) -> dict[str, float] | None:
+        return self._phases.get(unit.id)
 
     async def set_power_target(self, unit: UnitRef, watts: float) -> float:
         sim, uid = self._gpu(unit)

@@ -18,6 +18,7 @@ from hcp.economics.optimizer import optimize as run_optimizer
 from hcp.economics.planner import Hysteresis, Prices
 from hcp.economics.schemas import DemandResponseIn, DemandResponseOut, OptimizeRequest, OptimizeResponse, PlanOut
 from hcp.market import service as market
+from hcp.orchestrator.service import queued_demand
 
 # The fleet's economics are the operator's business: customers see their own bills, not this.
 router = domain_router("economics", dependencies=[require_role("operator")])
@@ -32,7 +33,7 @@ async def start(platform: Platform) -> None:
     if not s.plan:
         return
     loop = service.PlanLoop(
-        platform, fleet=fleet_from_resources,
+        platform, fleet=fleet_from_resources, workloads=queued_demand,
         hysteresis=Hysteresis(min_gain_usd_per_hour=s.min_gain_usd_per_hour, min_dwell_s=s.min_dwell_s),
         min_interval_s=s.plan_interval_s,
     )

@@ -1,5 +1,128 @@
-"""HTTP routes of the orchestrator domain, mounted under /api/v1."""
+"""HTTP routes of the orchestrator domain (workloads and switches), mounted under /api/v1;
+`start`/`stop` run the orchestrator loop.
 
+Customers submit, list and cancel their own tenant's workloads (another tenant's is not found);
+staff see every tenant's and submit on behalf of one, naming it as `tenant_id`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Header, Query, Response
+
+from hcp.auth import service as auth
+from hcp.core.errors import InvalidInput, NotFound
+from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
+from hcp.core.security import CurrentUser, Principal, require_role
+from hcp.orchestrator import service
+from hcp.orchestrator.lifecycle import workload_view
+from hcp.orchestrator.schemas import (
+    SwitchList,
+    WorkloadDetail,
+    WorkloadIn,
+    WorkloadList,
+    WorkloadOut,
+    WorkloadStatus,
+)
 
 router = domain_router("orchestrator")
+STAFF = require_role("operator")
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
+Offset = Annotated[int, Query(ge=0, description="items to skip")]
+
+
+async def start(platform: Platform) -> None:
+    if not platform.settings.orchestrator.run:
+        return
+    loop = service.OrchestratorLoop(platform)
+    platform.state[service.STATE_KEY] = loop
+    await loop.start()
+
+
+async def stop(platform: Platform) -> None:
+    loop = platform.state.pop(service.STATE_KEY, None)
+    if isinstance(loop, service.OrchestratorLoop):
+        await loop.stop()
+
+
+def _wake(platform: Platform) -> None:
+    loop = service.loop_of(platform)
+    if loop is not None:
+        loop.wake()
+
+
+async def _tenant_of(session: Any, principal: Principal, asked: str | None) -> str:
+    if not principal.is_staff:
+        if principal.tenant_id is None:
+            raise InvalidInput("tenant_id", "your account belongs to no tenant")
+        if asked is not None and asked != principal.tenant_id:
+            raise InvalidInput("tenant_id", "customers submit for their own tenant only")
+        return principal.tenant_id
+    if asked is None:
+        raise InvalidInput("tenant_id", "staff submit on behalf of a tenant: name it")
+    try:
+        await auth.get_tenant(session=session, principal=principal, tenant_id=asked)
+    except NotFound:
+        raise InvalidInput("tenant_id", f"no tenant {asked}") from None
+    return asked
+
+
+@router.post("/workloads", response_model=WorkloadOut, status_code=201,
+             summary="Submit a workload: admitted and queued, or refused with the reason")
+async def submit_workload(
+    body: WorkloadIn, principal: CurrentUser, platform: PlatformDep, response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> dict[str, Any]:
+    async with platform.db.transaction() as session:
+        tenant_id = await _tenant_of(session, principal, body.tenant_id)
+        workload, new = await service.submit(
+            session=session, tenant_id=tenant_id, created_by=principal.id, at=platform.clock.now(),
+            idempotency_key=idempotency_key,
+            submission=service.Submission(
+                name=body.name, type=body.type, priority=body.priority, gpu_model=body.gpu_model,
+                gpu_count=body.gpu_count, duration_s=body.duration_s,
+                max_price_usd_per_gpu_hour=body.max_price_usd_per_gpu_hour, preemptible=body.preemptible),
+        )
+        view = workload_view(workload)
+    if new:
+        _wake(platform)
+    else:
+        response.status_code = 200
+    return view
+
+
+@router.get("/workloads", response_model=WorkloadList, summary="Workloads, newest first (a customer's own)")
+async def list_workloads(
+    session: SessionDep, principal: CurrentUser, status: WorkloadStatus | None = None,
+    tenant_id: str | None = None, limit: Limit = 100, offset: Offset = 0,
+) -> dict[str, Any]:
+    rows, total = await service.list_workloads(session=session, principal=principal, status=status,
+                                               tenant_id=tenant_id, limit=limit, offset=offset)
+    return {"items": [workload_view(w) for w in rows], "total": total}
+
+
+@router.get("/workloads/{workload_id}", response_model=WorkloadDetail, summary="One workload with its history")
+async def get_workload(workload_id: str, session: SessionDep, principal: CurrentUser) -> dict[str, Any]:
+    workload = await service.get_workload(session=session, principal=principal, workload_id=workload_id)
+    return await service.detail(session=session, workload=workload)
+
+
+@router.post("/workloads/{workload_id}/cancel", response_model=WorkloadOut,
+             summary="Cancel a workload that has not finished (409 once it has)")
+async def cancel_workload(workload_id: str, principal: CurrentUser, platform: PlatformDep) -> dict[str, Any]:
+    async with platform.db.transaction() as session:
+        workload = await service.cancel(session=session, principal=principal, workload_id=workload_id,
+                                        at=platform.clock.now())
+        view = workload_view(workload)
+    _wake(platform)
+    return view
+
+
+@router.get("/orchestrator/switches", dependencies=[STAFF], response_model=SwitchList,
+            summary="Recent GPU switches with their phases and latency")
+async def list_switches(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    rows, total = await service.list_switches(session=session, limit=limit, offset=offset)
+    return {"items": [service.switch_view(r) for r in rows], "total": total}

@@ -294,6 +294,8 @@ class ResourcesRuntime:
                 result["latency_ms"] = await driver.load_workload(ref, workload_id, workload_type=workload_type)
             else:
                 result["latency_ms"] = await driver.unload_workload(ref)
+            if switching:
+                result["phases"] = driver.switch_phases(ref)
         except UnitUnreachable as exc:
             if switching:
                 await self._set_state(unit_id, status=unit.status)

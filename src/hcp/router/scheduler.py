@@ -245,6 +245,24 @@ class Scheduler:
         self._update_share(job.tenant_id)
         return gpus
 
+    def restore(self, job: Job, gpus: Iterable[str], now: float) -> None:
+        """Take back a job that already runs on these GPUs (a restart rebuilding its state)."""
+        held = tuple(gpus)
+        model = self.gpus[held[0]].model
+        for gid in held:
+            gpu = self.gpus[gid]
+            pool = self.pools[(gpu.facility_id, gpu.model)].free
+            if gid in pool:
+                pool.remove(gid)
+            gpu.job = job.id
+        job.boost = job.queue_class.priority_boost
+        job.facility_id, job.gpus, job.started_at = self.gpus[held[0]].facility_id, held, now
+        self.queue.pop(job.id, None)
+        self.running[job.id] = job
+        self.tenants.add(job.tenant_id)
+        self.held[(job.tenant_id, model)] += len(held)
+        self._update_share(job.tenant_id)
+
     def finish(self, job_id: str) -> Job:
         """The job completed, failed or was cancelled: its GPUs are free again."""
         job = self.running.pop(job_id)

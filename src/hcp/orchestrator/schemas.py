@@ -1,0 +1,91 @@
+"""Request and response bodies of the workloads API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+WorkloadType = Literal["ai_inference", "ai_training", "batch"]
+GpuModel = Literal["H100", "A100", "any"]
+WorkloadStatus = Literal["submitted", "queued", "scheduled", "switching", "running", "completed", "failed",
+                         "cancelled", "preempted"]
+# A week of GPU time is the longest a single submission may ask for.
+MAX_DURATION_S = 7 * 24 * 3600
+
+
+class WorkloadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    type: WorkloadType
+    priority: int = Field(ge=1, le=10)
+    gpu_model: GpuModel
+    gpu_count: int = Field(ge=1, le=8)
+    duration_s: float = Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)
+    max_price_usd_per_gpu_hour: Decimal | None = Field(
+        None, gt=0, le=Decimal("1000"), max_digits=12, decimal_places=4, allow_inf_nan=False)
+    # Left out: the default of the workload's class (training and batch yes, inference no).
+    preemptible: bool | None = None
+    # Staff submit on behalf of a tenant and must name it; a customer's is their own.
+    tenant_id: str | None = Field(None, min_length=1, max_length=32)
+
+
+class HistoryOut(BaseModel):
+    from_: WorkloadStatus | None = Field(alias="from")
+    to: WorkloadStatus
+    at: datetime
+    reason: str | None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class WorkloadOut(BaseModel):
+    id: str
+    name: str
+    tenant_id: str
+    type: WorkloadType
+    priority: int
+    gpu_model: GpuModel
+    gpu_count: int
+    duration_s: float
+    max_price_usd_per_gpu_hour: str | None
+    preemptible: bool
+    status: WorkloadStatus
+    units: list[str]
+    facility_id: str | None
+    submitted_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    failure_reason: str | None
+    preemptions: int
+    created_by: str | None
+
+
+class WorkloadDetail(WorkloadOut):
+    history: list[HistoryOut]
+
+
+class WorkloadList(BaseModel):
+    items: list[WorkloadOut]
+    total: int
+
+
+class SwitchOut(BaseModel):
+    id: str
+    unit_id: str
+    workload_id: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    phases: dict[str, float]
+    latency_ms: float
+    at: datetime
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class SwitchList(BaseModel):
+    items: list[SwitchOut]
+    total: int

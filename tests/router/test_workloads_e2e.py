@@ -1,0 +1,212 @@
+"""Workloads end to end in the platform with the hybrid simulator at 500x: queued, placed,
+switched in (phases recorded), run for their simulated duration, completed; preemption."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from tests.conftest import (
+    DEMO_CREDENTIALS,
+    free_port,
+    login_headers,
+    random_loopback_subnet,
+    running_app,
+    temporary_postgres_database,
+)
+
+from hcp.app import create_app
+from hcp.core.settings import Settings
+
+API = "/api/v1"
+TERMINAL = {"completed", "failed", "cancelled"}
+
+
+@pytest.fixture
+async def fleet(
+    request: pytest.FixtureRequest, make_settings: Callable[..., Settings],
+) -> AsyncIterator[httpx.AsyncClient]:
+    count, database = getattr(request, "param", (10, "sqlite"))
+    async with contextlib.AsyncExitStack() as stack:
+        overrides = {}
+        if database == "postgresql":
+            overrides["database_url"] = await stack.enter_async_context(temporary_postgres_database())
+        async with _fleet(make_settings, count, overrides) as client:
+            yield client
+
+
+@contextlib.asynccontextmanager
+async def _fleet(make_settings: Callable[..., Settings], count: int,
+                 overrides: dict[str, Any]) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(
+        **overrides,
+        sim={"enabled": True, "asics": 0, "gpus": count, "asic_subnet": random_loopback_subnet(),
+             "asic_web_port": free_port(), "speed": 500},
+        orchestrator={"tick_s": 0.05},
+    )
+    async with running_app(create_app(settings)) as client:
+        headers = {role: await login_headers(client, *creds) for role, creds in DEMO_CREDENTIALS.items()}
+        client.roles = headers  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 30
+        while True:  # the demo registers the simulator's GPUs at start
+            gpus = (await client.get(f"{API}/resources", params={"kind": "gpu"}, headers=headers["operator"])).json()
+            if gpus["total"] == count and all(u["status"] == "online" for u in gpus["items"]):
+                break
+            assert time.monotonic() < deadline, gpus
+            await asyncio.sleep(0.05)
+        yield client
+
+
+def roles(client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
+    return client.roles  # type: ignore[attr-defined,no-any-return]
+
+
+async def submit(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    body = {"name": "job", "type": "ai_training", "priority": 5, "gpu_model": "H100", "gpu_count": 1,
+            "duration_s": 60, **fields}
+    created = await client.post(f"{API}/workloads", json=body, headers=roles(client)["customer"])
+    assert created.status_code == 201, created.text
+    return dict(created.json())
+
+
+async def wait_for(client: httpx.AsyncClient, workload_id: str, statuses: set[str],
+                   timeout_s: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body = (await client.get(f"{API}/workloads/{workload_id}", headers=roles(client)["customer"])).json()
+        if body["status"] in statuses:
+            return dict(body)
+        assert time.monotonic() < deadline, body
+        await asyncio.sleep(0.02)
+
+
+async def test_workloads_run_to_completion_with_recorded_switches(fleet: httpx.AsyncClient) -> None:
+    made = [await submit(fleet, name=f"job-{i}", gpu_count=1 + i % 2, gpu_model="any" if i == 5 else "H100")
+            for i in range(6)]
+    done = [await wait_for(fleet, w["id"], TERMINAL) for w in made]
+    assert [w["status"] for w in done] == ["completed"] * 6
+    for w in done:
+        path = [h["to"] for h in w["history"]]
+        assert path == ["submitted", "queued", "scheduled", "switching", "running", "completed"]
+        assert w["units"] == [] and w["started_at"] is not None and w["finished_at"] is not None
+        ran = (_ts(w["finished_at"]) - _ts(w["started_at"]))
+        assert ran >= 60  # simulated seconds
+    switches = (await fleet.get(f"{API}/orchestrator/switches", params={"limit": 1000},
+                                headers=roles(fleet)["operator"])).json()
+    loads = [s for s in switches["items"] if s["to"] is not None]
+    assert len(loads) == sum(w["gpu_count"] for w in made)
+    latencies = sorted(s["latency_ms"] for s in switches["items"])
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+    assert p99 < 500
+    assert set(loads[0]["phases"]) == {"save_state_ms", "clear_memory_ms", "load_ms", "initialize_ms"}
+    metrics = (await fleet.get("/metrics")).text
+    assert "hcp_switch_latency_seconds_count" in metrics
+    allocations = (await fleet.get(f"{API}/resources/allocations", params={"active": True},
+                                   headers=roles(fleet)["operator"])).json()
+    assert allocations["total"] == 0
+
+
+async def test_priority_ten_preempts_a_preemptible_priority_two_that_completes_later(
+    fleet: httpx.AsyncClient,
+) -> None:
+    # The seven H100s: four in one facility, three in another; fill them all with low priority.
+    low = [await submit(fleet, name="batch-4", type="batch", priority=2, gpu_count=4, duration_s=1500,
+                        preemptible=True),
+           await submit(fleet, name="batch-3", type="batch", priority=2, gpu_count=3, duration_s=1500,
+                        preemptible=True)]
+    for w in low:
+        await wait_for(fleet, w["id"], {"running"})
+    urgent = await submit(fleet, name="urgent", type="ai_inference", priority=10, gpu_count=2, duration_s=60)
+    ran = await wait_for(fleet, urgent["id"], TERMINAL)
+    assert ran["status"] == "completed"
+    finished = [await wait_for(fleet, w["id"], TERMINAL, timeout_s=60) for w in low]
+    assert [w["status"] for w in finished] == ["completed", "completed"]
+    victim = next(w for w in finished if w["preemptions"] == 1)
+    others = [w for w in finished if w is not victim]
+    assert others[0]["preemptions"] == 0
+    path = [h["to"] for h in victim["history"]]
+    assert path[path.index("preempted"):] == ["preempted", "queued", "scheduled", "switching", "running",
+                                              "completed"]
+    # It kept its place by age: the submission time did not move.
+    assert victim["submitted_at"] == next(w for w in low if w["id"] == victim["id"])["submitted_at"]
+
+
+def _ts(value: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+async def test_a_gpu_lost_mid_run_fails_its_workload_and_frees_the_rest(fleet: httpx.AsyncClient) -> None:
+    long = await submit(fleet, name="long", gpu_count=2, duration_s=100_000)
+    running = await wait_for(fleet, long["id"], {"running"})
+    lost = running["units"][0]
+    hit = await fleet.post(f"{API}/sim/units/{lost}/fault", json={"type": "fallen_off_bus"},
+                           headers=roles(fleet)["operator"])
+    assert hit.status_code == 200
+    failed = await wait_for(fleet, long["id"], TERMINAL)
+    assert failed["status"] == "failed" and lost in (failed["failure_reason"] or "")
+    assert failed["history"][-1]["from"] == "running"
+    held = (await fleet.get(f"{API}/resources/allocations", params={"active": True},
+                            headers=roles(fleet)["operator"])).json()
+    assert held["total"] == 0
+    # The surviving GPU takes new work.
+    again = await submit(fleet, name="after", gpu_count=1, duration_s=30)
+    assert (await wait_for(fleet, again["id"], TERMINAL))["status"] == "completed"
+
+
+@pytest.mark.parametrize("fleet", [(30, "postgresql")], indirect=True)
+async def test_a_thousand_workloads_from_fifty_clients(fleet: httpx.AsyncClient) -> None:
+    """On PostgreSQL with 30 simulated GPUs (SQLite serialises every write and takes twice as long).
+    None lost, none duplicated (a retried submission with its key counts once), every one
+    completed, and no GPU ever held by two workloads at once."""
+    customer = roles(fleet)["customer"]
+
+    async def client(c: int) -> list[str]:
+        ids = []
+        for i in range(20):
+            body = {"name": f"c{c}-{i}", "type": "batch", "priority": 1 + (c + i) % 10, "gpu_model": "any",
+                    "gpu_count": 1, "duration_s": 5}
+            headers = {**customer, "Idempotency-Key": f"c{c}-{i}"}
+            first = await fleet.post(f"{API}/workloads", json=body, headers=headers)
+            assert first.status_code == 201, first.text
+            if i % 7 == 0:  # a client retrying after a lost answer
+                again = await fleet.post(f"{API}/workloads", json=body, headers=headers)
+                assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+            ids.append(str(first.json()["id"]))
+        return ids
+
+    submitted = [i for ids in await asyncio.gather(*(client(c) for c in range(50))) for i in ids]
+    assert len(submitted) == len(set(submitted)) == 1000
+    deadline = time.monotonic() + 240
+    while True:
+        left = (await fleet.get(f"{API}/workloads", params={"status": "completed", "limit": 1},
+                                headers=customer)).json()["total"]
+        if left == 1000:
+            break
+        assert time.monotonic() < deadline, left
+        await asyncio.sleep(0.25)
+    listed = (await fleet.get(f"{API}/workloads", params={"limit": 1000}, headers=customer)).json()
+    assert listed["total"] == 1000 and {w["id"] for w in listed["items"]} == set(submitted)
+    spans: dict[str, list[tuple[float, float]]] = {}
+    offset = 0
+    while True:
+        page = (await fleet.get(f"{API}/resources/allocations", params={"limit": 1000, "offset": offset},
+                                headers=roles(fleet)["operator"])).json()
+        for a in page["items"]:
+            assert a["released_at"] is not None
+            spans.setdefault(a["unit_id"], []).append((_ts(a["allocated_at"]), _ts(a["released_at"])))
+        offset += len(page["items"])
+        if offset >= page["total"]:
+            break
+    assert sum(len(s) for s in spans.values()) == 1000
+    for unit_spans in spans.values():
+        unit_spans.sort()
+        for (_, end), (start, _) in itertools.pairwise(unit_spans):
+            assert start >= end
