@@ -16,6 +16,7 @@ import secrets
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -869,7 +870,7 @@ def _chip_map() -> str:
 
 
 # --- listening sockets -----------------------------------------------------------------------------
-class MinerListeners:
+class MinerListeners(ABC):
     """One listening socket per miner of a fleet, opened and closed as units go up and down.
 
     Subclasses implement `serve_connection`. Closing a listener (rather than accepting and
@@ -986,8 +987,9 @@ class MinerListeners:
             if task is not None:
                 self._connections.discard(task)
 
+    @abstractmethod
     async def serve_connection(self, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        raise NotImplementedError
+        """Answer one connection of unit `index` (one request, as the protocol has it)."""
 
     async def discard_input(self, reader: asyncio.StreamReader, limit: int = 16 * 1024 * 1024) -> None:
         """Swallow what a client still sends, until EOF, `limit` bytes or the request timeout.
