@@ -24,6 +24,7 @@ from hcp.core.db import Database, utcnow
 from hcp.core.metrics import REGISTRY
 from hcp.core.outbox import ProcessedEvent, first_delivery
 from hcp.core.platform import Platform
+from hcp.core.tasks import cancel_tasks
 from hcp.market import service
 from hcp.market.feeds import build_feeds
 from hcp.market.poller import FeedPoller
@@ -97,11 +98,7 @@ class MarketRuntime:
             log.info("market feeds polling", feeds=[f.name for f in self.poller.feeds])
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_tasks(self._tasks)
         self._tasks.clear()
         if self.poller is not None:
             await self.poller.stop()

@@ -13,7 +13,6 @@ and counted, marks its feed failing, and never stops the loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from prometheus_client import Counter
 from hcp.core.bus import Bus
 from hcp.core.clock import Clock
 from hcp.core.metrics import REGISTRY
+from hcp.core.tasks import cancel_tasks
 from hcp.economics.hashprice import hashprice_usd_per_th_day, network_hashrate_ths
 from hcp.market.feeds import Feed, FeedError, PricePoint
 from hcp.market.service import (
@@ -125,11 +125,7 @@ class FeedPoller:
             self._tasks.append(asyncio.create_task(self._run(feed), name=f"market-feed:{feed.name}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_tasks(self._tasks)
         self._tasks.clear()
         await self._client.aclose()
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from hcp.core.bus import Event, Subscription
 from hcp.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from hcp.core.platform import Platform
+from hcp.core.tasks import cancel_tasks
 from hcp.drivers.base import (
     Capability,
     CommandFailed,
@@ -78,12 +79,7 @@ class ResourcesRuntime:
             self.bootstrap = asyncio.create_task(self.discover_simulator(), name="resources-demo-discovery")
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *([self.bootstrap] if self.bootstrap else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_tasks([*self._tasks, *([self.bootstrap] if self.bootstrap else [])])
         self._tasks.clear()
         if self._subscription is not None:
             with contextlib.suppress(Exception):

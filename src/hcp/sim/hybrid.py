@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 
 from hcp.core.bus import Bus
 from hcp.core.clock import Clock
+from hcp.core.tasks import cancel_tasks
 from hcp.sim.asic.device import AsicFleet, Fault
 from hcp.sim.asic.server import RunningMiners, start_miners
 from hcp.sim.gpu import GpuFault, GpuFleet, SwitchRecord
@@ -163,10 +164,7 @@ class HybridSimulator:
                  web_ports=sorted(set(self.miners.web_ports.values())))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_tasks(self._tasks)
         self._tasks.clear()
         if self.miners is not None:
             await self.miners.close()

@@ -7,7 +7,6 @@ pyasic reaches a simulated miner exactly as a real one: a change of address, not
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from hcp.core.clock import Clock
+from hcp.core.tasks import cancel_tasks
 from hcp.sim.asic.cgminer_api import CgminerApiServer
 from hcp.sim.asic.device import AsicFleet
 from hcp.sim.asic.web import MinerWebServer
@@ -51,11 +51,7 @@ class RunningMiners:
         await self.web.settle()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_tasks(self._tasks)
         self._tasks.clear()
         await self.rpc.close()
         await self.web.close()
