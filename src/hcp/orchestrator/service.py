@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,7 @@ from hcp.orchestrator.lifecycle import ACTIVE, Change, workload_view
 from hcp.orchestrator.models import Switch, Workload
 from hcp.resources import allocation
 from hcp.resources import service as resources
-from hcp.router.scheduler import Gpu, Job, Scheduler
+from hcp.router.scheduler import Gpu, Job, Scheduler, classify
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +42,8 @@ SWITCH_LATENCY = Histogram(
     "hcp_switch_latency_seconds", "GPU workload switch latency, as the orchestrator measured it",
     buckets=(0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 1.0, 2.5), registry=REGISTRY,
 )
+PLACEMENTS = Counter("hcp_placements_total", "Workloads placed on GPUs by the orchestrator",
+                     ["queue_class"], registry=REGISTRY)
 # What a queued workload is worth per GPU-hour when its owner named no ceiling (the rate card
 # until billing publishes one).
 DEFAULT_RATE_USD_PER_GPU_HOUR: dict[str, Decimal] = {"H100": Decimal("2.50"), "A100": Decimal("1.60")}
@@ -98,8 +100,6 @@ async def submit(
     if submission.gpu_count > most:
         raise InvalidInput("gpu_count", f"no facility has {submission.gpu_count} {submission.gpu_model} GPUs "
                                         f"(the most in one facility is {most})")
-    from hcp.router.scheduler import classify
-
     preemptible = submission.preemptible
     if preemptible is None:
         preemptible = classify(submission.type).preemptible_by_default
@@ -408,6 +408,7 @@ class OrchestratorLoop:
             for g in gpus:
                 self.scheduler.set_available(g, False)  # until the next sync says otherwise
             return
+        PLACEMENTS.labels(queue_class=classify(job.type).name).inc()
         job.preemptible = False  # not while switching in
         self.busy.add(job.id)
         self._spawn(self._switch_in(job.id, tuple(gpus), job.type), f"orchestrator-switch-{job.id}")
