@@ -1,4 +1,5 @@
-"""Reconciliation on start: the loop rebuilds its scheduler from the tables and repairs drift."""
+"""Reconciliation on start: the loop rebuilds its scheduler from the tables and repairs drift;
+one loop leads among replicas."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from hcp.resources.models import Allocation
 
 
 @pytest.fixture
-async def platform(make_settings: Callable[..., Settings]) -> AsyncIterator[Platform]:
-    app: FastAPI = create_app(make_settings(orchestrator={"run": False}))
+async def platform(make_settings: Callable[..., Settings], database_url: str) -> AsyncIterator[Platform]:
+    app: FastAPI = create_app(make_settings(database_url=database_url, orchestrator={"run": False}))
     async with running_app(app) as client:
         admin = await login_headers(client, *DEMO_CREDENTIALS["admin"])
         for i in range(4):
@@ -34,12 +35,12 @@ async def platform(make_settings: Callable[..., Settings]) -> AsyncIterator[Plat
 
 
 async def workload_in(platform: Platform, status: str, units: tuple[str, ...] = (), *,
-                      allocate: bool = True) -> str:
+                      allocate: bool = True, gpu_model: str = "H100") -> str:
     path = {"queued": ["queued"], "switching": ["queued", "scheduled", "switching"],
             "running": ["queued", "scheduled", "switching", "running"]}[status]
     async with platform.db.transaction() as session:
         now = platform.clock.now()
-        w = Workload(tenant_id="t1", name=status, type="ai_training", priority=5, gpu_model="H100",
+        w = Workload(tenant_id="t1", name=status, type="ai_training", priority=5, gpu_model=gpu_model,
                      gpu_count=max(1, len(units)), duration_s=3600.0, preemptible=True)
         await lifecycle.create(session, w, at=now)
         for step in path:
@@ -93,3 +94,24 @@ async def test_a_running_workload_on_an_offline_unit_fails_at_start(platform: Pl
     assert held == []
 
 
+
+
+async def test_one_loop_leads_among_replicas_and_another_takes_over_when_it_stops(platform: Platform) -> None:
+    waiting = await workload_in(platform, "queued", gpu_model="A100")  # none here: it stays queued
+    first, second = OrchestratorLoop(platform), OrchestratorLoop(platform)
+    try:
+        await first.step()
+        await second.step()
+        assert first.leading and known(first) == {waiting}
+        if platform.db.dialect == "postgresql":  # SQLite is one process: every loop leads
+            assert not second.leading and not known(second)
+            await first.stop()  # gives the lock back
+            await second.step()
+        assert second.leading and known(second) == {waiting}
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+def known(loop: OrchestratorLoop) -> set[str]:
+    return set(loop.scheduler.queue) | set(loop.scheduler.running)

@@ -11,10 +11,11 @@ from tests.resources.conftest import asic_identity, events, gpu_identity, regist
 
 from hcp.core.clock import ScaledClock, SteppedClock
 from hcp.core.db import Database
+from hcp.core.leadership import Leadership
 from hcp.core.settings import ResourcesSettings
 from hcp.drivers.base import Capability, Driver, Drivers, Reading, UnitIdentity, UnitRef, UnitUnreachable
 from hcp.resources import service, telemetry
-from hcp.resources.health import HealthMonitor, Leadership, PollResult, assess
+from hcp.resources.health import MONITOR_LOCK_KEY, HealthMonitor, PollResult, assess
 
 SETTINGS = ResourcesSettings(confirm_retry_s=0.0, poll_timeout_s=1.0)
 MINING = {"hashrate_ths": 199.0, "expected_hashrate_ths": 200.0, "temp_c": 75.0, "fan_min_rpm": 4000.0}
@@ -178,7 +179,7 @@ async def test_odd_readings_are_dropped_not_fatal(monitored: Monitored) -> None:
 
 
 async def test_one_poller_among_replicas(db: Database) -> None:
-    first, second = Leadership(db), Leadership(db)
+    first, second = Leadership(db, MONITOR_LOCK_KEY), Leadership(db, MONITOR_LOCK_KEY)
     try:
         assert await first.hold()
         if db.dialect == "postgresql":

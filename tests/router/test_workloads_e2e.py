@@ -48,7 +48,7 @@ async def _fleet(make_settings: Callable[..., Settings], count: int,
         **overrides,
         sim={"enabled": True, "asics": 0, "gpus": count, "asic_subnet": random_loopback_subnet(),
              "asic_web_port": free_port(), "speed": 500},
-        orchestrator={"tick_s": 0.05},
+        orchestrator={"tick_s": 0.05, "reconcile_s": 0.3},
     )
     async with running_app(create_app(settings)) as client:
         headers = {role: await login_headers(client, *creds) for role, creds in DEMO_CREDENTIALS.items()}
@@ -159,6 +159,44 @@ async def test_a_gpu_lost_mid_run_fails_its_workload_and_frees_the_rest(fleet: h
     # The surviving GPU takes new work.
     again = await submit(fleet, name="after", gpu_count=1, duration_s=30)
     assert (await wait_for(fleet, again["id"], TERMINAL))["status"] == "completed"
+
+
+async def test_a_gpu_that_drops_its_workload_behind_our_back_is_noticed_and_the_workload_runs_again(
+    fleet: httpx.AsyncClient,
+) -> None:
+    job = await submit(fleet, name="drifts", gpu_count=1, duration_s=2500)
+    running = await wait_for(fleet, job["id"], {"running"})
+    gpu = running["units"][0]
+    # The GPU is unloaded without the orchestrator (a driver restart, an operator at the console).
+    dropped = await fleet.post(f"{API}/sim/switch", json={"unit_id": gpu, "workload": None},
+                               headers=roles(fleet)["operator"])
+    assert dropped.status_code == 200, dropped.text
+    done = await wait_for(fleet, job["id"], TERMINAL)
+    assert done["status"] == "completed"
+    drift = [h for h in done["history"] if (h["reason"] or "").startswith("drift")]
+    assert [(h["from"], h["to"]) for h in drift] == [("running", "queued")], done["history"]
+    assert gpu in drift[0]["reason"]
+    path = [h["to"] for h in done["history"]]
+    assert path[-4:] == ["scheduled", "switching", "running", "completed"]
+
+
+async def test_a_gpu_running_a_workload_nobody_placed_is_unloaded(fleet: httpx.AsyncClient) -> None:
+    gpu = (await fleet.get(f"{API}/resources", params={"kind": "gpu"}, headers=roles(fleet)["operator"])
+           ).json()["items"][0]["id"]
+    loaded = await fleet.post(f"{API}/sim/switch", json={"unit_id": gpu, "workload": "nobody-placed-me"},
+                              headers=roles(fleet)["operator"])
+    assert loaded.status_code == 200, loaded.text
+    deadline = time.monotonic() + 10
+    while True:
+        units = (await fleet.get(f"{API}/sim/units", headers=roles(fleet)["operator"])).json()["items"]
+        state = next(u for u in units if u["id"] == gpu)
+        if state.get("workload") is None:
+            break
+        assert time.monotonic() < deadline, state
+        await asyncio.sleep(0.05)
+    # And the GPU still takes real work.
+    job = await submit(fleet, name="after-stray", gpu_count=1, duration_s=30)
+    assert (await wait_for(fleet, job["id"], TERMINAL))["status"] == "completed"
 
 
 @pytest.mark.parametrize("fleet", [(30, "postgresql")], indirect=True)

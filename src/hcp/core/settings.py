@@ -6,6 +6,7 @@ Flat names for what DESIGN.md names (`HCP_DATABASE_URL`, `HCP_BUS_URL`, `HCP_SEC
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
@@ -136,6 +137,12 @@ class OrchestratorSettings(BaseModel):
     switch_timeout_s: float = Field(10.0, gt=0)
     # Further attempts at a failed switch before the workload fails.
     retries: int = Field(2, ge=0, le=10)
+    # Real seconds between checks of the database against what the drivers report (drift repair).
+    reconcile_s: float = Field(30.0, gt=0)
+    # Demo mode: the demo customers keep submitting workloads (`hcp up --demo` turns it on).
+    demo_demand: bool = False
+    # How many workloads each demo customer keeps active (queued or running), by tenant slug.
+    demo_active: dict[str, int] = Field(default_factory=lambda: {"acme": 5, "globex": 5, "initech": 5})
 
 
 class MarketFeedSettings(BaseModel):
@@ -215,6 +222,67 @@ class MarketSettings(BaseModel):
         return value
 
 
+class BillingSettings(BaseModel):
+    """Billing: the rate card, tax, the simulated payment provider and mining revenue.
+
+    Rates and multipliers are decimal strings in the environment
+    (`HCP_BILLING__RATES_USD_PER_GPU_HOUR='{"H100": "2.50"}'`), never floats."""
+
+    platform_name: str = "MARA Hybrid Compute Platform"
+    currency: str = "USD"
+    # Per GPU-hour of each GPU model; a workload's rate is this times its priority's multiplier.
+    rates_usd_per_gpu_hour: dict[str, Decimal] = Field(
+        default_factory=lambda: {"H100": Decimal("2.50"), "A100": Decimal("1.60")})
+    # Priority (1-10) -> multiplier; priorities not listed pay 1.
+    priority_multipliers: dict[int, Decimal] = Field(default_factory=lambda: {
+        1: Decimal("0.80"), 2: Decimal("0.80"), 3: Decimal("0.80"), 8: Decimal("1.25"), 9: Decimal("1.25"),
+        10: Decimal("1.50")})
+    tax_rate: Decimal = Field(Decimal("0.0825"), ge=0, le=1)
+    # Run the metering consumer and the monthly close in this process.
+    run: bool = True
+    close_interval_s: float = Field(3600.0, gt=0)
+    payment_timeout_s: float = Field(10.0, gt=0)
+    # Share of the block rewards the pool keeps (FPPS fee); the fleet earns the rest.
+    pool_fee: Decimal = Field(Decimal("0.02"), ge=0, lt=1)
+    # How often completed hours of mining are accrued from telemetry and market prices.
+    mining_accrual_interval_s: float = Field(3600.0, gt=0)
+
+
+class MetricsSettings(BaseModel):
+    """Fleet aggregates: the `fleet.metrics` stream and the domain gauges of /metrics."""
+
+    # Real seconds between two `fleet.metrics` events (and refreshes of the gauges read from the database).
+    interval_s: float = Field(5.0, gt=0, le=3600)
+    # Publish `fleet.metrics` from this process (one replica per deployment does, under a lock).
+    publish: bool = True
+
+
+class AlertSettings(BaseModel):
+    """The alerts engine: which thresholds its rules apply beyond the health monitor's verdicts."""
+
+    # Run the rules in this process (a durable consumer: replicas share the events).
+    run: bool = True
+    # A GPU switch slower than this raises an alert on its unit.
+    switch_latency_ms: float = Field(500.0, gt=0)
+    # Electricity above the break-even of a reference miner (J/TH) is a price spike.
+    break_even_j_per_th: float = Field(17.5, gt=0)
+    # How often the stale-market-feed rule and the open-alerts gauge are checked (real seconds).
+    check_interval_s: float = Field(5.0, gt=0)
+
+
+class RealtimeSettings(BaseModel):
+    """WebSocket channels: per-client queue, replay buffer for `last_id`, heartbeats."""
+
+    # Messages waiting for one client; a client this far behind is dropped, not buffered.
+    client_queue: int = Field(1000, ge=1, le=1_000_000)
+    # Recent messages held for clients that reconnect with `last_id`.
+    replay_events: int = Field(10_000, ge=0, le=10_000_000)
+    heartbeat_s: float = Field(15.0, gt=0)
+    # Connections beyond this many are refused (closed with 1013, try again later).
+    max_clients: int = Field(10_000, ge=1)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HCP_", env_nested_delimiter="__", extra="ignore", validate_default=True
@@ -238,6 +306,9 @@ class Settings(BaseSettings):
     resources: ResourcesSettings = Field(default_factory=ResourcesSettings)
     market: MarketSettings = Field(default_factory=MarketSettings)
     orchestrator: OrchestratorSettings = Field(default_factory=OrchestratorSettings)
+    realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @field_validator("database_url")
     @classmethod

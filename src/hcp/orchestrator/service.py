@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.auth.audit import record_audit
-from hcp.core.errors import Conflict, HCPError, InvalidInput, NotFound
+from hcp.core.errors import Conflict, HCPError, InvalidInput, NotFound, Unavailable
+from hcp.core.leadership import Leadership
 from hcp.core.metrics import REGISTRY
 from hcp.core.platform import Platform
 from hcp.core.security import Principal, ensure_visible, tenant_filter
@@ -50,12 +52,17 @@ DEFAULT_RATE_USD_PER_GPU_HOUR: dict[str, Decimal] = {"H100": Decimal("2.50"), "A
 FLEET_LIMIT = 100_000
 GPU_MODELS = ("H100", "A100")
 STOP_GRACE_S = 5.0
+LOOP_LOCK_KEY = 0x4843_5002  # one workload loop per deployment when several replicas run
 
 
 # --- submission and the API's reads ------------------------------------------------------------
 async def admission_check(session: AsyncSession, tenant_id: str, workload: Workload) -> None:
-    """Refuse a workload the tenant may not run (its budget: billing fills this in)."""
-    return None
+    """Refuse a workload the tenant may not run: billing's budget check (402 budget_exceeded)."""
+    from hcp.billing import service as billing
+
+    await billing.admit_workload(session=session, tenant_id=tenant_id, gpu_model=workload.gpu_model,
+                                 gpu_count=workload.gpu_count, duration_s=workload.duration_s,
+                                 priority=workload.priority)
 
 
 async def largest_gang(*, session: AsyncSession) -> dict[str, int]:
@@ -213,15 +220,23 @@ class OrchestratorLoop:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.settings = platform.settings.orchestrator
+        self.leadership = Leadership(platform.db, LOOP_LOCK_KEY)
+        self.leading = False
+        self._forget_everything()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._work: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._checked_at = 0.0  # monotonic time of the last drift check
+        self.repairs = 0  # drift repaired since start
+
+    def _forget_everything(self) -> None:
+        """Memory rebuilt from the tables by `reconcile` (at start, and on taking the lead)."""
         self.scheduler = Scheduler([])
         self.run_started: dict[str, float] = {}  # workload -> clock time it began running
         self.busy: set[str] = set()  # workloads with a switch or completion in flight
         self.preemptible: dict[str, bool] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._work: set[asyncio.Task[None]] = set()
         self.reconciled = False
-        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -243,14 +258,12 @@ class OrchestratorLoop:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
         self._task = None
+        await self.leadership.release()
 
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                if not self.reconciled:
-                    await self.reconcile()
-                    self.reconciled = True
-                await self.tick()
+                await self.step()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -258,6 +271,25 @@ class OrchestratorLoop:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.tick_s)
             self._wake.clear()
+
+    async def step(self) -> None:
+        """One turn of the loop: lead or stand by, reconcile when needed, then tick."""
+        if not await self.leadership.hold():
+            if self.leading:
+                log.warning("orchestrator lost the lead: standing by")
+                self._forget_everything()
+            self.leading = False
+            return
+        if not self.leading:
+            log.info("orchestrator leads the workload loop")
+            self.leading = True
+        if not self.reconciled:
+            await self.reconcile()
+            self.reconciled = True
+            await self.check_drift()
+        elif time.monotonic() - self._checked_at >= self.settings.reconcile_s:
+            await self.check_drift()
+        await self.tick()
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -338,6 +370,78 @@ class OrchestratorLoop:
                     self.preemptible[w.id] = w.preemptible
                     self.scheduler.submit(_job(w))
             await self._sync_gpus(session)
+
+    async def check_drift(self) -> None:
+        """Compare the tables and this loop's memory with what the drivers report, and repair:
+        a running workload whose GPU does not run it goes back to the queue (keeping its place);
+        a GPU running a workload nobody placed there is unloaded; an allocation whose workload
+        has ended is released."""
+        self._checked_at = time.monotonic()
+        try:
+            runtime = self._runtime
+        except Unavailable:
+            runtime = None
+        s = self.scheduler
+        now = self.platform.clock.now()
+        async with self.platform.db.session() as session:
+            held, _ = await allocation.list_allocations(session=session, active=True, limit=FLEET_LIMIT)
+            owners = {a.workload_id for a in held}
+            live = set((await session.execute(
+                select(Workload.id).where(Workload.id.in_(owners), Workload.status.in_(ACTIVE)))).scalars()) \
+                if owners else set()
+        if stale := sorted(owners - live - self.busy):
+            async with self.platform.db.transaction() as session:
+                for workload_id in stale:
+                    await allocation.release(session=session, workload_id=workload_id, reason="no live workload",
+                                             at=now)
+            self.repairs += len(stale)
+        if runtime is None:
+            return
+        holder = {g: job.id for job in s.running.values() for g in job.gpus}
+        readings = await runtime.observe(list(s.gpus))
+        drifted: dict[str, str] = {}
+        strays: list[str] = []
+        for gpu, reading in readings.items():
+            if reading is None:
+                continue  # no answer is the health monitor's business, not drift
+            owner = holder.get(gpu)
+            if owner is None or owner in self.busy:
+                if owner is None and reading.workload_id is not None:
+                    strays.append(gpu)
+                continue
+            if owner not in self.run_started:
+                continue
+            if reading.mode == "idle" or (reading.workload_id is not None and reading.workload_id != owner):
+                drifted.setdefault(owner, f"GPU {gpu} was not running it")
+        for workload_id, why in drifted.items():
+            await self._requeue_drifted(workload_id, why)
+        for gpu in strays:
+            log.warning("unloading a workload nobody placed", unit_id=gpu)
+            self.repairs += 1
+            self._spawn(self._unload_stray(gpu), f"orchestrator-unload-{gpu}")
+
+    async def _requeue_drifted(self, workload_id: str, why: str) -> None:
+        at = self.platform.clock.now()
+        async with self.platform.db.transaction() as session:
+            w = await lifecycle.lock(session, workload_id)
+            if w.status != "running":
+                return
+            log.warning("drift: workload back to the queue", workload_id=workload_id, reason=why)
+            await allocation.release(session=session, workload_id=workload_id, reason="drift", at=at)
+            await lifecycle.transition(session, w, "queued", change=Change(at=at, reason=f"drift: {why}"))
+        self.repairs += 1
+        self.run_started.pop(workload_id, None)
+        if workload_id in self.scheduler.running:
+            self.scheduler.preempt(workload_id)
+            job = self.scheduler.queue.get(workload_id)
+            if job is not None:
+                job.preemptible = self.preemptible.get(workload_id, job.preemptible)
+
+    async def _unload_stray(self, gpu: str) -> None:
+        with contextlib.suppress(HCPError, TimeoutError):
+            await asyncio.wait_for(self._runtime.command(unit_id=gpu, action="unload_workload"),
+                                   timeout=self.settings.switch_timeout_s)
+        self.wake()
 
     # --- one tick -------------------------------------------------------------------------------
     async def tick(self) -> None:

@@ -12,7 +12,6 @@ go offline when their readings stop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -21,12 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import JSON, String, Table, bindparam, case, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import JSON, String, Table, bindparam, case, select, update
 
 from hcp.core.bus import Bus
 from hcp.core.clock import Clock
 from hcp.core.db import Database, UTCDateTime
+from hcp.core.leadership import Leadership
 from hcp.core.outbox import add_event
 from hcp.core.settings import ResourcesSettings
 from hcp.drivers.base import DriverError, Drivers, Reading, UnitRef
@@ -96,40 +95,6 @@ def assess(
     return "ok", []
 
 
-class Leadership:
-    """On PostgreSQL, a session advisory lock held on a connection of its own: one replica polls.
-    SQLite means one process, which always leads."""
-
-    def __init__(self, db: Database, key: int = MONITOR_LOCK_KEY) -> None:
-        self.db, self.key = db, key
-        self._conn: AsyncConnection | None = None
-
-    async def hold(self) -> bool:
-        if self.db.dialect != "postgresql":
-            return True
-        if self._conn is not None:
-            try:
-                await self._conn.execute(text("SELECT 1"))
-                return True
-            except Exception:  # the connection (and with it the lock) is gone
-                await self.release()
-        conn = await self.db.engine.connect()
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        if await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}):
-            self._conn = conn
-            return True
-        await conn.close()
-        return False
-
-    async def release(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
-            with contextlib.suppress(Exception):
-                await self._conn.close()
-            self._conn = None
-
-
 _t: Table = Unit.__table__  # type: ignore[assignment]
 _WRITE_ROUND = (
     update(_t)
@@ -168,7 +133,7 @@ class HealthMonitor:
         self, *, db: Database, drivers: Drivers, settings: ResourcesSettings, clock: Clock, bus: Bus | None = None
     ) -> None:
         self.db, self.drivers, self.settings, self.clock, self.bus = db, drivers, settings, clock, bus
-        self.leadership = Leadership(db)
+        self.leadership = Leadership(db, MONITOR_LOCK_KEY)
         self._sem = asyncio.Semaphore(settings.poll_concurrency)
         self._ramp_until: dict[str, float] = {}
         # One round at a time: two rounds judging the same snapshot would publish a change twice.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from hcp.core.tasks import cancel_tasks
 from hcp.drivers.base import (
     Capability,
     CommandFailed,
+    DriverError,
     Drivers,
     Reading,
     UnitIdentity,
@@ -246,6 +247,29 @@ class ResourcesRuntime:
     def raw_since_ms(self) -> int:
         """Raw samples are kept from here on (older ranges come from the rollups)."""
         return telemetry.to_ms(self.platform.clock.now() - timedelta(hours=self.settings.telemetry_retention_h))
+
+    async def observe(self, unit_ids: Sequence[str]) -> dict[str, Reading | None]:
+        """What each unit's driver reports right now (its mode and loaded workload); None for a
+        unit whose driver does not run in this process or that does not answer."""
+        async with self.platform.db.session() as session:
+            units = (await session.execute(select(Unit).where(Unit.id.in_(list(unit_ids))))).scalars().all()
+        sem = asyncio.Semaphore(self.settings.poll_concurrency)
+
+        async def read(unit: Unit) -> Reading | None:
+            driver = self.drivers.get(unit.driver)
+            if driver is None or unit.address is None:
+                return None
+            ref = UnitRef(id=unit.id, address=unit.address, options=dict(unit.driver_options or {}))
+            try:
+                async with sem:
+                    return await asyncio.wait_for(driver.read_telemetry(ref), self.settings.poll_timeout_s)
+            except (DriverError, TimeoutError):
+                return None
+
+        readings = await asyncio.gather(*(read(u) for u in units))
+        out: dict[str, Reading | None] = dict.fromkeys(unit_ids)
+        out.update({u.id: r for u, r in zip(units, readings, strict=True)})
+        return out
 
     # --- commands -------------------------------------------------------------------------------
     async def command(
