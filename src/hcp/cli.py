@@ -29,6 +29,9 @@ SPLIT_READY_TIMEOUT_S = 20.0
 STOP_GRACE_S = 10.0
 
 
+DEMO_DEMAND_ENV = "HCP_ORCHESTRATOR__DEMO_DEMAND"
+
+
 def _load_settings(*, demo: bool | None = None) -> Settings:
     try:
         return Settings(demo=True) if demo else Settings()
@@ -126,6 +129,10 @@ def up(
     """Start the platform: everything on one port, or each service on its seed port (--split)."""
     settings = _load_settings(demo=demo or None)
     settings.sim.speed = speed
+    if settings.demo and DEMO_DEMAND_ENV not in os.environ:
+        # The demo customers keep submitting work; split mode's services read it from here.
+        os.environ[DEMO_DEMAND_ENV] = "true"
+        settings.orchestrator.demo_demand = True
     if split:
         _run_split(settings, host=host, port_offset=port - SERVICE_PORTS["orchestrator"])
         return

@@ -141,6 +141,7 @@ class OrchestratorSettings(BaseModel):
     reconcile_s: float = Field(30.0, gt=0)
     # Demo mode: the demo customers keep submitting workloads (`hcp up --demo` turns it on).
     demo_demand: bool = False
+    demo_demand_interval_s: float = Field(5.0, gt=0)
     # How many workloads each demo customer keeps active (queued or running), by tenant slug.
     demo_active: dict[str, int] = Field(default_factory=lambda: {"acme": 5, "globex": 5, "initech": 5})
 

@@ -17,6 +17,7 @@ from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, Principal, require_role
 from hcp.orchestrator import service
+from hcp.orchestrator.demand import DemoDemand
 from hcp.orchestrator.lifecycle import workload_view
 from hcp.orchestrator.schemas import (
     SwitchList,
@@ -29,20 +30,29 @@ from hcp.orchestrator.schemas import (
 
 router = domain_router("orchestrator")
 STAFF = require_role("operator")
+DEMAND_KEY = "orchestrator.demand"
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, description="items to skip")]
 
 
 async def start(platform: Platform) -> None:
-    if not platform.settings.orchestrator.run:
+    settings = platform.settings
+    if not settings.orchestrator.run:
         return
     loop = service.OrchestratorLoop(platform)
     platform.state[service.STATE_KEY] = loop
     await loop.start()
+    if settings.demo and settings.orchestrator.demo_demand:
+        demand = DemoDemand(platform)
+        platform.state[DEMAND_KEY] = demand
+        await demand.start()
 
 
 async def stop(platform: Platform) -> None:
+    demand = platform.state.pop(DEMAND_KEY, None)
+    if isinstance(demand, DemoDemand):
+        await demand.stop()
     loop = platform.state.pop(service.STATE_KEY, None)
     if isinstance(loop, service.OrchestratorLoop):
         await loop.stop()
