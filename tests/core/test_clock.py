@@ -1,5 +1,6 @@
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,38 @@ async def test_stepped_clock_wakes_sleepers_in_deadline_order() -> None:
     assert clock.time() == 1035.0
     await asyncio.gather(*tasks)
     assert clock.now().year == 1970
+
+
+async def test_simulated_time_continues_across_restarts_of_the_platform(tmp_path: Path) -> None:
+    """A crash and a start again must not send simulated time backwards (work placed after the
+    restart would seem to start before work that ended before it); nor may a change of speed."""
+    from hcp.core.platform import Platform
+    from hcp.core.settings import Settings
+
+    def platform(speed: float) -> Platform:
+        return Platform(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'hcp.db'}", demo=True,
+                                 sim={"speed": speed}))
+
+    first = platform(1000)
+    await first.start()
+    # A new database starts at the wall clock (and has run a second at most, at 1000x, since).
+    assert 0 <= first.clock.time() - time.time() < 1000
+    await asyncio.sleep(0.2)
+    reached = first.clock.time()
+    assert reached > time.time() + 150
+    await first.stop()  # as good as a kill: nothing is written at stop
+
+    again = platform(1000)
+    await again.start()
+    assert again.clock.time() >= reached
+    await again.set_clock_speed(1)
+    slow_from = again.clock.time()
+    await again.stop()
+
+    slower = platform(1)
+    await slower.start()
+    try:
+        assert slower.clock.time() >= slow_from > reached
+        assert slower.clock.time() - slow_from < 5  # it went on at speed 1, not 1000
+    finally:
+        await slower.stop()

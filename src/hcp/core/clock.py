@@ -64,6 +64,17 @@ class ScaledClock(Clock):
             self._changed.set()
             self._changed = None
 
+    def jump_to(self, sim_time: float) -> None:
+        """Continue from a later simulated time (where an earlier run of the platform got to);
+        never backwards."""
+        if sim_time <= self.time():
+            return
+        self._anchor_real = _time.monotonic()
+        self._anchor_sim = float(sim_time)
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
     def time(self) -> float:
         return self._anchor_sim + (_time.monotonic() - self._anchor_real) * self._speed
 

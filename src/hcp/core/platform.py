@@ -7,16 +7,19 @@ Created by the app's lifespan and reached from routes through the `PlatformDep` 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request
+from sqlalchemy import Float, Integer
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
 from hcp.core.bus import Bus, create_bus
 from hcp.core.clock import Clock, ScaledClock
-from hcp.core.db import Database
+from hcp.core.db import Base, Database
 from hcp.core.outbox import OutboxRelay
 from hcp.core.settings import Settings
 
@@ -25,9 +28,24 @@ log = structlog.get_logger(__name__)
 READY_TIMEOUT_S = 2.0
 
 
+class ClockEpoch(Base):
+    """Where simulated time stands for a database: at wall-clock `wall_at` it was `sim_at`, and
+    it runs at `speed`. Every process (and every restart) of the platform continues from here,
+    so simulated time never runs backwards across a crash and split-mode services agree on it."""
+
+    __tablename__ = "clock_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wall_at: Mapped[float] = mapped_column(Float)
+    sim_at: Mapped[float] = mapped_column(Float)
+    speed: Mapped[float] = mapped_column(Float)
+
+
 class Platform:
     def __init__(self, settings: Settings, *, clock: Clock | None = None, bus: Bus | None = None) -> None:
         self.settings = settings
+        # A clock made here is the platform's own: it continues the database's simulated time.
+        self._own_clock = clock is None
         self.clock: Clock = clock or ScaledClock(settings.sim.speed)
         self.db = Database(settings.database_url)
         self.bus = bus or create_bus(
@@ -43,9 +61,36 @@ class Platform:
             from hcp.migrations import migrate as run_migrations
 
             await run_migrations(self.db)
+        if self._own_clock:
+            await self._resume_clock()
         await self.bus.connect()
         self.relay.start()
         self.started = True
+
+    async def _resume_clock(self) -> None:
+        clock = self.clock
+        assert isinstance(clock, ScaledClock)
+        async with self.db.transaction() as session:
+            epoch = await session.get(ClockEpoch, 1, with_for_update=True)
+            if epoch is not None:
+                clock.jump_to(epoch.sim_at + (time.time() - epoch.wall_at) * epoch.speed)
+            await self._save_clock(session, epoch)
+
+    async def _save_clock(self, session: AsyncSession, epoch: ClockEpoch | None) -> None:
+        if epoch is None:
+            epoch = ClockEpoch(id=1)
+            session.add(epoch)
+        epoch.wall_at, epoch.sim_at, epoch.speed = time.time(), self.clock.time(), self.clock.speed
+
+    async def set_clock_speed(self, speed: float) -> None:
+        """Change how fast simulated time runs, for this process and the next start."""
+        clock = self.clock
+        if not isinstance(clock, ScaledClock):
+            raise ValueError("this platform's clock is stepped by hand")
+        clock.set_speed(speed)
+        if self._own_clock:
+            async with self.db.transaction() as session:
+                await self._save_clock(session, await session.get(ClockEpoch, 1, with_for_update=True))
 
     async def stop(self) -> None:
         await self.relay.stop()

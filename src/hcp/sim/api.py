@@ -139,7 +139,7 @@ async def set_clock(body: ClockIn, platform: PlatformDep) -> dict[str, Any]:
     if not isinstance(platform.clock, ScaledClock):
         raise Conflict("this clock cannot change speed")
     try:
-        platform.clock.set_speed(body.speed)
+        await platform.set_clock_speed(body.speed)
     except ValueError as exc:
         raise Conflict(str(exc)) from None
     return {"now": platform.clock.now().isoformat(), "speed": platform.clock.speed}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 
 import numpy as np
 import pytest
@@ -231,14 +230,17 @@ def test_same_seed_same_commands_give_byte_identical_arrays() -> None:
     assert first != other
 
 
-def test_a_tick_of_100k_asics_takes_well_under_50_ms() -> None:
+def test_a_fleet_of_100k_asics_ticks_as_a_whole() -> None:
+    """At the benchmark's scale (its speed is bench/sim_tick.py's business) every unit's state
+    stays physical: sleeping units hash nothing, the others hash and draw power."""
     fleet = AsicFleet(100_000, seed=2, firmware="luxos")
     fleet.inject_fault(np.arange(0, 100_000, 97), "FAN_FAILURE")
-    fleet.sleep(np.arange(0, 100_000, 5))
-    fleet.tick(1.0)
-    timings = []
+    asleep = np.arange(0, 100_000, 5)
+    fleet.sleep(asleep)
     for _ in range(15):
-        start = time.perf_counter()
         fleet.tick(1.0)
-        timings.append(time.perf_counter() - start)
-    assert sorted(timings)[len(timings) // 2] < 0.050
+    assert np.isfinite(fleet.hashrate_ths).all() and np.isfinite(fleet.power_w).all()
+    awake = np.setdiff1d(np.arange(100_000), asleep)
+    assert (fleet.hashrate_ths[asleep] == 0).all()
+    assert (fleet.hashrate_ths[awake] > 0).mean() > 0.95
+    assert (fleet.power_w[awake] > fleet.power_w[asleep].max()).all()
