@@ -13,7 +13,6 @@ import argparse
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,14 +21,9 @@ import time
 from pathlib import Path
 
 import httpx
+from common import free_port
 
 GOAL_S = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def one_run(*, fresh: bool, workdir: Path) -> float:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
-import uuid
 from pathlib import Path
+
+from common import scratch_postgres
 
 from hcp.core.db import Database
 from hcp.core.logging import configure_logging
@@ -50,23 +50,6 @@ async def measure(url: str, units: int, rounds: int) -> tuple[float, float, floa
     return total / ingest_s, total / cpu_s, rollup_s, total
 
 
-async def postgres_url() -> tuple[str, str, str] | None:
-    import asyncpg
-
-    admin = os.environ.get("HCP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"hcp_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        conn = await asyncpg.connect(admin, timeout=3)
-    except (OSError, asyncpg.PostgresError):
-        return None
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{name}", admin, name
-
-
 async def run(units: int, rounds: int) -> None:
     print(f"{units} units x {len(METRICS)} metrics per batch, {rounds} batches "
           f"({units * len(METRICS) * rounds:,} samples)")
@@ -78,22 +61,12 @@ async def run(units: int, rounds: int) -> None:
           f"rollup of {total:,} samples: {rollup_s:.2f} s")
     verdict = "meets" if rate >= GOAL_SQLITE else "MISSES"
     print(f"  SQLite {verdict} the goal of >= {GOAL_SQLITE:,} samples/s")
-    pg = await postgres_url()
-    if pg is None:
-        print("  PostgreSQL  not reachable: not measured")
-        return
-    url, admin, name = pg
-    try:
+    async with scratch_postgres() as url:
+        if url is None:
+            print("  PostgreSQL  not reachable: not measured")
+            return
         rate, _per_cpu, rollup_s, total = await measure(url, units, rounds)
         print(f"  PostgreSQL  {rate:>10,.0f} samples/s   rollup of {total:,} samples: {rollup_s:.2f} s")
-    finally:
-        import asyncpg
-
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 def main() -> None:

@@ -36,7 +36,16 @@ ensure_nats() {
   wait_port 4222
 }
 
+# Prometheus is only installed, not started: the observability test runs its own on a free port
+# against `hcp up` (tests/deploy/test_observability.py). Installed in CI, where that test must run.
+ensure_prometheus() {
+  command -v prometheus >/dev/null && command -v promtool >/dev/null && return 0
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+}
+
 case "${1:-ensure}" in
-  ensure) ensure_postgres; ensure_nats; echo "services: PostgreSQL :5432 and NATS :4222 are up" ;;
+  ensure) ensure_postgres; ensure_nats
+          if [ "${CI:-}" = "true" ]; then ensure_prometheus; fi
+          echo "services: PostgreSQL :5432 and NATS :4222 are up" ;;
   *) echo "usage: $0 ensure" >&2; exit 2 ;;
 esac

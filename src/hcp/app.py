@@ -36,7 +36,7 @@ SERVICE_DOMAINS: dict[str, tuple[str, ...]] = {
     "resources": ("resources",),
     "billing": ("billing",),
     "auth": ("auth",),
-    "websocket": ("realtime",),
+    "websocket": ("realtime", "alerts"),
     "simulator": ("sim",),
 }
 ALL_DOMAINS: tuple[str, ...] = tuple(d for ds in SERVICE_DOMAINS.values() for d in ds)
@@ -131,4 +131,7 @@ def create_app(
 
     for module in modules:
         app.include_router(module.router, prefix=API_PREFIX)
+        # Routes a domain serves outside /api/v1 (the realtime domain's /ws).
+        if hasattr(module, "root_router"):
+            app.include_router(module.root_router)
     return app

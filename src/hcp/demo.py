@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.auth import service as auth
+from hcp.billing import demo as billing_demo
 from hcp.billing import service as billing
 from hcp.core.db import Database
 from hcp.resources import service as resources
@@ -111,6 +112,9 @@ async def seed(db: Database) -> None:
                     session=session, tenant_id=tenant.id, monthly_limit_usd=c.monthly_budget_usd
                 )
             await _ensure_user(session, c.email, c.password, "customer", tenant.id)
+        await billing_demo.seed_history(session=session, customers=[(c.slug, c.name, c.monthly_budget_usd)
+                                                                    for c in CUSTOMERS],
+                                        facilities=[f.id for f in FACILITIES])
         for email, password, role in STAFF:
             await _ensure_user(session, email, password, role, None)
 

@@ -1,5 +1,6 @@
 """Every table of every domain, imported in one place so Alembic sees the whole schema."""
 
+from hcp.alerts import models as alerts_models
 from hcp.auth import models as auth_models
 from hcp.billing import models as billing_models
 from hcp.core import outbox as core_outbox
@@ -13,6 +14,6 @@ from hcp.resources import models as resources_models
 metadata = Base.metadata
 
 __all__ = [
-    "auth_models", "billing_models", "core_outbox", "core_platform", "economics_models", "market_models",
-    "metadata", "orchestrator_models", "resources_models",
+    "alerts_models", "auth_models", "billing_models", "core_outbox", "core_platform", "economics_models",
+    "market_models", "metadata", "orchestrator_models", "resources_models",
 ]

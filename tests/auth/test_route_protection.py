@@ -22,7 +22,10 @@ from hcp.core.settings import Settings
 
 # Routes of the process itself (not a domain's): all public, and only these.
 APP_ROUTES = {"/", "/health", "/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc",
-              "/openapi.json"}
+              "/openapi.json",
+              # The WebSocket accepts, then authenticates, so that a bad credential closes it with
+              # 1008 (tests/realtime/test_ws.py checks it refuses anonymous and forged callers).
+              "/ws"}
 # The explicit exceptions to "authenticated by default".
 PUBLIC_API_ROUTES = {
     ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"),
@@ -82,6 +85,24 @@ EXPECTED_ROLES = {
     ("GET", "/api/v1/workloads/{workload_id}"): ALL,
     ("POST", "/api/v1/workloads/{workload_id}/cancel"): ALL,
     ("GET", "/api/v1/orchestrator/switches"): STAFF,
+    ("GET", "/api/v1/billing/rates"): ALL,
+    ("POST", "/api/v1/billing/estimate"): ALL,
+    ("GET", "/api/v1/billing/usage"): ALL,
+    ("GET", "/api/v1/billing/budget"): ALL,
+    ("PUT", "/api/v1/billing/budget"): {"admin", "customer"},
+    ("GET", "/api/v1/billing/invoices"): ALL,
+    ("POST", "/api/v1/billing/invoices"): {"admin"},
+    ("GET", "/api/v1/billing/invoices/{invoice_id}"): ALL,
+    ("GET", "/api/v1/billing/invoices/{invoice_id}/pdf"): ALL,
+    ("POST", "/api/v1/billing/invoices/{invoice_id}/pay"): {"admin", "customer"},
+    ("POST", "/api/v1/billing/invoices/{invoice_id}/issue"): {"admin"},
+    ("POST", "/api/v1/billing/invoices/{invoice_id}/void"): {"admin"},
+    ("POST", "/api/v1/billing/invoices/{invoice_id}/correct"): {"admin"},
+    ("GET", "/api/v1/billing/revenue"): {"admin"},
+    ("GET", "/api/v1/alerts"): ALL,
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): STAFF,
+    ("POST", "/api/v1/alerts/{alert_id}/resolve"): STAFF,
+    ("GET", "/api/v1/realtime/channels"): ALL,
 }
 
 
@@ -262,11 +283,32 @@ async def _others_workloads_cannot_be_cancelled(http: httpx.AsyncClient, headers
     assert still["status"] != "cancelled"
 
 
+async def _invoices_of_others_are_not_found(http: httpx.AsyncClient, headers: dict[str, dict[str, str]]) -> None:
+    maria = await login_headers(http, "maria@globex.com", "customer123")
+    theirs = (await http.get("/api/v1/billing/invoices", headers=maria)).json()["items"]
+    invoice_id = next(i["id"] for i in theirs if i["status"] == "issued")
+    for method, suffix, extra in (("GET", "", {}), ("GET", "/pdf", {}),
+                                  ("POST", "/pay", {"Idempotency-Key": "route-check"})):
+        other = await http.request(method, f"/api/v1/billing/invoices/{invoice_id}{suffix}",
+                                   headers={**headers["customer"], **extra})
+        missing = await http.request(method, f"/api/v1/billing/invoices/no-such-invoice{suffix}",
+                                     headers={**headers["customer"], **extra})
+        assert other.status_code == missing.status_code == 404, (suffix, other.text)
+        assert other.json()["error"]["code"] == "not_found"
+    mine = (await http.get("/api/v1/billing/invoices", headers=headers["customer"])).json()["items"]
+    assert invoice_id not in {i["id"] for i in mine}
+    still = (await http.get(f"/api/v1/billing/invoices/{invoice_id}", headers=maria)).json()
+    assert still["status"] == "issued"
+
+
 TENANT_OBJECT_CHECKS: dict[tuple[str, str], TenantCheck] = {
     ("GET", "/api/v1/auth/tenants/{tenant_id}"): _tenants_of_others_are_not_found,
     ("DELETE", "/api/v1/auth/api-keys/{key_id}"): _keys_of_others_are_not_found,
     ("GET", "/api/v1/workloads/{workload_id}"): _workloads_of_others_are_not_found,
     ("POST", "/api/v1/workloads/{workload_id}/cancel"): _others_workloads_cannot_be_cancelled,
+    ("GET", "/api/v1/billing/invoices/{invoice_id}"): _invoices_of_others_are_not_found,
+    ("GET", "/api/v1/billing/invoices/{invoice_id}/pdf"): _invoices_of_others_are_not_found,
+    ("POST", "/api/v1/billing/invoices/{invoice_id}/pay"): _invoices_of_others_are_not_found,
 }
 
 

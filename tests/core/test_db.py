@@ -1,4 +1,6 @@
 import asyncio
+import sqlite3
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -69,3 +71,31 @@ async def test_sqlite_uses_wal_and_concurrent_writers_wait(sqlite_url: str) -> N
     async with database.session() as session:
         assert (await session.get(Facility, "shared")).power_cap_kw == 29.0
     await database.dispose()
+
+
+async def test_sqlite_readers_leave_the_write_lock_to_writers(sqlite_url: str) -> None:
+    """A read session held open (a slow GET) must not make writers wait: in WAL mode a reader
+    never needs the write lock, and a request that only reads must not take it."""
+    database = Database(sqlite_url)
+    await migrate(database)
+    try:
+        async with database.read() as reading:
+            await reading.execute(select(Facility))  # the read transaction has begun
+            started = time.monotonic()
+            async with database.transaction() as session:  # would wait out the busy timeout
+                session.add(Facility(id="written", name="W", location="L", power_cap_kw=1.0, market_node="N",
+                                     created_at=datetime.now(UTC)))
+            assert time.monotonic() - started < 2.0
+            # ...while a session that may write does hold it from its first statement.
+            async with database.session() as holder:
+                await holder.execute(select(Facility))
+                other = sqlite3.connect(sqlite_url.split(":///", 1)[1], timeout=0.05, isolation_level=None)
+                try:
+                    with pytest.raises(sqlite3.OperationalError, match="locked"):
+                        other.execute("BEGIN IMMEDIATE")
+                finally:
+                    other.close()
+        async with database.read() as session:
+            assert (await session.get(Facility, "written")) is not None
+    finally:
+        await database.dispose()

@@ -145,20 +145,12 @@ async def test_switches_are_for_staff(http: httpx.AsyncClient) -> None:
     assert (await http.get(f"{API}/orchestrator/switches", headers=roles(http)["customer"])).status_code == 403
 
 
-async def test_the_budget_hook_is_asked_and_its_refusal_writes_nothing(
-    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from hcp.core.errors import InvalidInput
-    from hcp.orchestrator import service
-
-    asked: list[tuple[str, str]] = []
-
-    async def over_budget(session: object, tenant_id: str, workload: Any) -> None:
-        asked.append((tenant_id, workload.name))
-        raise InvalidInput("max_price_usd_per_gpu_hour", "over the tenant's monthly budget")
-
-    monkeypatch.setattr(service, "admission_check", over_budget)
+async def test_a_workload_over_the_budget_is_refused_at_admission_and_writes_nothing(http: httpx.AsyncClient) -> None:
+    capped = await http.put(f"{API}/billing/budget", json={"monthly_limit_usd": "1.00"},
+                            headers=roles(http)["customer"])
+    assert capped.status_code == 200, capped.text
     refused = await http.post(f"{API}/workloads", json=GOOD, headers=roles(http)["customer"])
-    assert refused.status_code == 422 and "budget" in refused.json()["error"]["message"]
-    assert [name for _, name in asked] == ["llama-finetune"]
+    assert refused.status_code == 402, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "budget_exceeded" and error["details"]["limit_usd"] == "1.00"
     assert (await http.get(f"{API}/workloads", headers=roles(http)["admin"])).json()["total"] == 0

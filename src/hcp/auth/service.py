@@ -399,7 +399,7 @@ async def authenticate_credential(*, platform: Platform, credential: str, addres
     if credential.startswith(API_KEY_PREFIX):
         return await _authenticate_api_key(platform.db, settings, credential, address)
     claims = tokens.decode_access_token(credential, secret=settings.secret_key)
-    async with platform.db.session() as session:
+    async with platform.db.read() as session:
         row = (await session.execute(
             select(User, LoginSession.revoked_at)
             .join(LoginSession, LoginSession.user_id == User.id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,10 +75,16 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -
     cursor.close()
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    # Take the write lock at BEGIN: a deferred transaction that later upgrades to a writer
-    # fails with SQLITE_BUSY at once instead of waiting for the busy timeout.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+# Set by `Database.read()` for its block: the session only reads, so it begins deferred.
+_READ_ONLY: ContextVar[bool] = ContextVar("hcp_sqlite_read_only", default=False)
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A session that may write takes the write lock at BEGIN: a deferred transaction that later
+    # upgrades to a writer fails with SQLITE_BUSY at once instead of waiting for the busy
+    # timeout. A read-only one must not take it: in WAL mode readers never wait for writers,
+    # and holding the lock for a read would queue every writer behind it.
+    conn.exec_driver_sql("BEGIN" if _READ_ONLY.get() else "BEGIN IMMEDIATE")
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -100,7 +107,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         def _no_pysqlite_begin(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
 
-        event.listen(sync_engine, "begin", _sqlite_begin_immediate)
+        event.listen(sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -126,14 +133,34 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
-            yield session
+        """A session that may write (the caller commits)."""
+        token = _READ_ONLY.set(False)
+        try:
+            async with self.sessions() as session:
+                yield session
+        finally:
+            _READ_ONLY.reset(token)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only (it must not write): on SQLite it leaves the write lock
+        to writers."""
+        token = _READ_ONLY.set(True)
+        try:
+            async with self.sessions() as session:
+                yield session
+        finally:
+            _READ_ONLY.reset(token)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits on leaving the block and rolls back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        token = _READ_ONLY.set(False)  # a write inside a read block still takes the lock
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            _READ_ONLY.reset(token)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -118,8 +118,13 @@ def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-async def get_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:
-    async with platform.db.session() as session:
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_session(platform: PlatformDep, request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session: read-only for GET (it must not write), else one that may write."""
+    opened = platform.db.read() if request.method in SAFE_METHODS else platform.db.session()
+    async with opened as session:
         yield session
 
 

@@ -11,6 +11,7 @@ from hcp.core.errors import NotFound
 from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, require_role
+from hcp.economics import metrics as economics_metrics
 from hcp.economics import service
 from hcp.economics.backtest import router as backtest_router
 from hcp.economics.fleet import fleet_from_resources
@@ -29,6 +30,7 @@ STATE_KEY = "economics"
 
 
 async def start(platform: Platform) -> None:
+    await economics_metrics.start(platform)
     s = platform.settings.economics
     if not s.plan:
         return
@@ -45,6 +47,7 @@ async def stop(platform: Platform) -> None:
     loop = platform.state.pop(STATE_KEY, None)
     if isinstance(loop, service.PlanLoop):
         await loop.stop()
+    await economics_metrics.stop(platform)
 
 
 @router.post("/economics/optimize", response_model=OptimizeResponse, response_model_exclude_none=True,

@@ -89,8 +89,8 @@ async def submit_workload(
     async with platform.db.transaction() as session:
         tenant_id = await _tenant_of(session, principal, body.tenant_id)
         workload, new = await service.submit(
-            session=session, tenant_id=tenant_id, created_by=principal.id, at=platform.clock.now(),
-            idempotency_key=idempotency_key,
+            session=session, settings=platform.settings, tenant_id=tenant_id, created_by=principal.id,
+            at=platform.clock.now(), idempotency_key=idempotency_key,
             submission=service.Submission(
                 name=body.name, type=body.type, priority=body.priority, gpu_model=body.gpu_model,
                 gpu_count=body.gpu_count, duration_s=body.duration_s,

@@ -91,7 +91,7 @@ class DemoDemand:
     async def top_up(self) -> int:
         """Submit what each demo customer lacks of its target of active workloads."""
         made = 0
-        async with self.platform.db.session() as session:
+        async with self.platform.db.read() as session:
             tenants, _ = await auth.list_tenants(session=session, principal=SYSTEM, limit=1000, offset=0)
             gangs = await service.largest_gang(session=session)
             counts = dict((await session.execute(
@@ -130,8 +130,8 @@ class DemoDemand:
         )
         try:
             async with self.platform.db.transaction() as session:
-                await service.submit(session=session, tenant_id=tenant_id, submission=submission,
-                                     created_by=None, at=self.platform.clock.now())
+                await service.submit(session=session, settings=self.platform.settings, tenant_id=tenant_id,
+                                     submission=submission, created_by=None, at=self.platform.clock.now())
         except HCPError as exc:  # over budget, say: the customer waits like a real one would
             log.info("demo workload not admitted", tenant_id=tenant_id, reason=str(exc))
             return False

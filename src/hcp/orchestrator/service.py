@@ -19,6 +19,8 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,13 +31,14 @@ from hcp.core.leadership import Leadership
 from hcp.core.metrics import REGISTRY
 from hcp.core.platform import Platform
 from hcp.core.security import Principal, ensure_visible, tenant_filter
+from hcp.core.settings import Settings
 from hcp.economics.planner import WorkloadDemand
 from hcp.orchestrator import lifecycle
 from hcp.orchestrator.lifecycle import ACTIVE, Change, workload_view
 from hcp.orchestrator.models import Switch, Workload
 from hcp.resources import allocation
 from hcp.resources import service as resources
-from hcp.router.scheduler import Gpu, Job, Scheduler, classify
+from hcp.router.scheduler import QUEUE_CLASSES, Gpu, Job, Scheduler, classify
 
 log = structlog.get_logger(__name__)
 
@@ -56,25 +59,20 @@ LOOP_LOCK_KEY = 0x4843_5002  # one workload loop per deployment when several rep
 
 
 # --- submission and the API's reads ------------------------------------------------------------
-async def admission_check(session: AsyncSession, tenant_id: str, workload: Workload) -> None:
+async def admission_check(session: AsyncSession, tenant_id: str, workload: Workload, *,
+                          settings: Settings, at: datetime) -> None:
     """Refuse a workload the tenant may not run: billing's budget check (402 budget_exceeded)."""
     from hcp.billing import service as billing
 
-    await billing.admit_workload(session=session, tenant_id=tenant_id, gpu_model=workload.gpu_model,
-                                 gpu_count=workload.gpu_count, duration_s=workload.duration_s,
-                                 priority=workload.priority)
+    await billing.admit_workload(session=session, settings=settings.billing, tenant_id=tenant_id,
+                                 gpu_model=workload.gpu_model, gpu_count=workload.gpu_count,
+                                 duration_s=workload.duration_s, priority=workload.priority, at=at)
 
 
 async def largest_gang(*, session: AsyncSession) -> dict[str, int]:
     """The most GPUs of each model that any one facility holds (registered, whatever their state)."""
-    views, _ = await resources.list_units(session=session, kind="gpu", limit=FLEET_LIMIT)
-    per: dict[tuple[str, str], int] = {}
-    for v in views:
-        if v["facility_id"] is not None:
-            key = (str(v["facility_id"]), str(v["model"]))
-            per[key] = per.get(key, 0) + 1
     best: dict[str, int] = {}
-    for (_fac, model), n in per.items():
+    for (_facility, model), n in (await resources.count_units(session=session, kind="gpu")).items():
         best[model] = max(best.get(model, 0), n)
     return best
 
@@ -92,7 +90,7 @@ class Submission:
 
 
 async def submit(
-    *, session: AsyncSession, tenant_id: str, submission: Submission, created_by: str | None,
+    *, session: AsyncSession, settings: Settings, tenant_id: str, submission: Submission, created_by: str | None,
     at: datetime, idempotency_key: str | None = None,
 ) -> tuple[Workload, bool]:
     """Admit a workload and queue it, in the caller's transaction; returns it and whether it is new
@@ -116,7 +114,7 @@ async def submit(
         max_price_usd_per_gpu_hour=submission.max_price_usd_per_gpu_hour, preemptible=preemptible,
         created_by=created_by, idempotency_key=idempotency_key,
     )
-    await admission_check(session, tenant_id, workload)
+    await admission_check(session, tenant_id, workload, settings=settings, at=at)
     try:
         async with session.begin_nested():
             await lifecycle.create(session, workload, at=at)
@@ -243,6 +241,7 @@ class OrchestratorLoop:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="orchestrator-loop")
+        _RUNNING.append(self)
 
     async def stop(self) -> None:
         # Let the tick and the switches in flight finish their transactions: a task cancelled
@@ -258,6 +257,8 @@ class OrchestratorLoop:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
         self._task = None
+        if self in _RUNNING:
+            _RUNNING.remove(self)
         await self.leadership.release()
 
     async def _run(self) -> None:
@@ -383,7 +384,7 @@ class OrchestratorLoop:
             runtime = None
         s = self.scheduler
         now = self.platform.clock.now()
-        async with self.platform.db.session() as session:
+        async with self.platform.db.read() as session:
             held, _ = await allocation.list_allocations(session=session, active=True, limit=FLEET_LIMIT)
             owners = {a.workload_id for a in held}
             live = set((await session.execute(
@@ -447,7 +448,7 @@ class OrchestratorLoop:
     async def tick(self) -> None:
         clock = self.platform.clock
         s = self.scheduler
-        async with self.platform.db.session() as session:
+        async with self.platform.db.read() as session:
             units = await self._sync_gpus(session)
             rows = (await session.execute(
                 select(Workload.id, Workload.status).where(Workload.status.in_(ACTIVE)))).all()
@@ -505,6 +506,8 @@ class OrchestratorLoop:
                 await lifecycle.transition(session, w, "scheduled",
                                            change=Change(at=at, reason="placed", units=tuple(gpus),
                                                          facility_id=facility_id))
+                # Switching starts at once: one transaction for both steps.
+                await lifecycle.transition(session, w, "switching", change=Change(at=at, reason="switching in"))
         except HCPError as exc:
             log.info("placement not carried out", workload_id=job.id, reason=str(exc))
             if job.id in self.scheduler.running:
@@ -518,7 +521,8 @@ class OrchestratorLoop:
         self._spawn(self._switch_in(job.id, tuple(gpus), job.type), f"orchestrator-switch-{job.id}")
 
     async def _switch_one(self, unit_id: str, workload_id: str | None, workload_type: str | None,
-                          owner: str) -> None:
+                          owner: str) -> Switch:
+        """Switch one GPU through its driver; the record to store (with the caller's transaction)."""
         runtime = self._runtime
         attempts = self.settings.retries + 1
         for attempt in range(attempts):
@@ -535,23 +539,19 @@ class OrchestratorLoop:
         result = out["result"]
         latency_ms = float(result.get("latency_ms") or 0.0)
         SWITCH_LATENCY.observe(latency_ms / 1000)
-        async with self.platform.db.transaction() as session:
-            session.add(Switch(unit_id=unit_id, workload_id=owner, from_workload=None if workload_id else owner,
-                               to_workload=workload_id, phases=result.get("phases") or {},
-                               latency_ms=latency_ms, at=self.platform.clock.now()))
+        return Switch(unit_id=unit_id, workload_id=owner, from_workload=None if workload_id else owner,
+                      to_workload=workload_id, phases=result.get("phases") or {}, latency_ms=latency_ms,
+                      at=self.platform.clock.now())
 
     async def _switch_in(self, workload_id: str, gpus: tuple[str, ...], workload_type: str) -> None:
         try:
-            async with self.platform.db.transaction() as session:
-                w = await lifecycle.lock(session, workload_id)
-                await lifecycle.transition(session, w, "switching",
-                                           change=Change(at=self.platform.clock.now(), reason="switching in"))
             results = await asyncio.gather(
                 *(self._switch_one(g, workload_id, workload_type, workload_id) for g in gpus),
                 return_exceptions=True)
             failed = [r for r in results if isinstance(r, BaseException)]
             at = self.platform.clock.now()
             async with self.platform.db.transaction() as session:
+                session.add_all([r for r in results if isinstance(r, Switch)])
                 w = await lifecycle.lock(session, workload_id)
                 if w.status != "switching":  # cancelled meanwhile: the tick frees its GPUs
                     return
@@ -594,6 +594,9 @@ class OrchestratorLoop:
         for r in results:
             if isinstance(r, BaseException):
                 log.info("unload failed", workload_id=workload_id, error=str(r))
+        if done := [r for r in results if isinstance(r, Switch)]:
+            async with self.platform.db.transaction() as session:
+                session.add_all(done)
 
     async def _unload_and_free(self, workload_id: str, gpus: Sequence[str]) -> None:
         try:
@@ -637,4 +640,38 @@ class OrchestratorLoop:
 def loop_of(platform: Platform) -> OrchestratorLoop | None:
     loop = platform.state.get(STATE_KEY)
     return loop if isinstance(loop, OrchestratorLoop) else None
+
+
+QUEUE_CLASS_NAMES = tuple(dict.fromkeys(c.name for c in QUEUE_CLASSES.values()))
+_RUNNING: list[OrchestratorLoop] = []  # the loops of this process, for the queue-depth gauge
+
+
+def depth_of(loop: OrchestratorLoop) -> dict[str, int] | None:
+    """Workloads waiting per queue class (None where the loop stands by: the leader knows)."""
+    if not loop.leading:
+        return None
+    depth = dict.fromkeys(QUEUE_CLASS_NAMES, 0)
+    for job in list(loop.scheduler.queue.values()):
+        depth[classify(job.type).name] += 1
+    return depth
+
+
+def queue_depth(platform: Platform) -> dict[str, int] | None:
+    """The queue depth of the workload loop running in this process, if one runs here."""
+    loop = loop_of(platform)
+    return None if loop is None else depth_of(loop)
+
+
+class QueueDepthCollector(Collector):
+    """`hcp_queue_depth`, read from the leading loop's queue at scrape time."""
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        family = GaugeMetricFamily("hcp_queue_depth", "Workloads queued, per queue class", labels=["queue_class"])
+        for loop in _RUNNING[-1:]:
+            for queue_class, count in (depth_of(loop) or {}).items():
+                family.add_metric([queue_class], count)
+        return [family]
+
+
+REGISTRY.register(QueueDepthCollector())
 

@@ -1,5 +1,139 @@
-"""HTTP routes of the realtime domain, mounted under /api/v1."""
+"""Routes of the realtime domain: the `/ws` WebSocket (mounted at the root, as the gateway routes
+it) and `GET /api/v1/realtime/channels`; `start`/`stop` run the hub.
 
+Protocol (docs/API.md): connect to `/ws?token=JWT_OR_API_KEY[&last_id=ID]` (or send the
+credential as `Authorization: Bearer` / `X-API-Key`), send `{"action": "subscribe", "channels":
+[...], "last_id"?: ...}` and `{"action": "unsubscribe", "channels": [...]}`; the server sends
+`{"id", "channel", "event", "ts", "data"}`. The socket is accepted before the credential is
+checked, so that a bad one closes it with 1008 (policy violation), which a browser can see,
+rather than failing the handshake with an HTTP status it cannot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.exceptions import WebSocketException
+from starlette.websockets import WebSocketDisconnect
+
+from hcp.core.platform import Platform
 from hcp.core.routing import domain_router
+from hcp.core.security import CurrentUser, authenticate
+from hcp.core.tasks import cancel_tasks
+from hcp.realtime.hub import CHANNELS, CLOSE_TRY_LATER, Client, Hub, allowed_channels, control
+
+STATE_KEY = "realtime"
+# How long a dropped client's close frame may wait behind what it did not read.
+CLOSE_TIMEOUT_S = 1.0
 
 router = domain_router("realtime")
+root_router = APIRouter(tags=["realtime"])
+
+
+async def start(platform: Platform) -> None:
+    hub = Hub(platform.bus, platform.settings.realtime)
+    platform.state[STATE_KEY] = hub
+    await hub.start()
+
+
+async def stop(platform: Platform) -> None:
+    hub = platform.state.pop(STATE_KEY, None)
+    if isinstance(hub, Hub):
+        await hub.stop()
+
+
+def hub_of(platform: Platform) -> Hub:
+    hub = platform.state.get(STATE_KEY)
+    if not isinstance(hub, Hub):
+        raise RuntimeError("the realtime hub is not running in this process")
+    return hub
+
+
+@router.get("/realtime/channels", summary="The WebSocket channels, and which of them you may subscribe to")
+async def list_channels(principal: CurrentUser) -> dict[str, Any]:
+    mine = allowed_channels(principal)
+    return {"items": [{"name": name, "events": list(subjects), "allowed": name in mine}
+                      for name, subjects in CHANNELS.items()], "total": len(CHANNELS)}
+
+
+@root_router.websocket("/ws")
+async def channels(websocket: WebSocket) -> None:
+    await websocket.accept()
+    authorization = websocket.headers.get("authorization", "")
+    bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
+    try:
+        principal = await authenticate(websocket, bearer, websocket.headers.get("x-api-key"))
+    except WebSocketException as exc:
+        await websocket.close(code=exc.code, reason=exc.reason or "")
+        return
+    hub = hub_of(websocket.app.state.platform)
+    client = hub.connect(principal)
+    if client is None:
+        await websocket.close(code=CLOSE_TRY_LATER, reason="too many clients; try again later")
+        return
+    tasks = [
+        asyncio.create_task(_send(websocket, client)),
+        asyncio.create_task(_receive(websocket, hub, client, websocket.query_params.get("last_id"))),
+        asyncio.create_task(client.dropped.wait()),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await cancel_tasks(tasks)
+        hub.disconnect(client)
+    if client.dropped.is_set():
+        # Its socket is likely full: the close frame may never get through, so do not wait on it.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(code=CLOSE_TRY_LATER, reason="too slow: messages dropped"),
+                                   CLOSE_TIMEOUT_S)
+
+
+async def _send(websocket: WebSocket, client: Client) -> None:
+    queue = client.queue
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        while True:
+            await websocket.send_text(await queue.get())
+
+
+async def _receive(websocket: WebSocket, hub: Hub, client: Client, last_id: str | None) -> None:
+    """Client actions; `last_id` of the URL applies to the first subscription."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        action = _parse(message.get("text"))
+        if isinstance(action, str):
+            hub.offer(client, control("error", {"code": "invalid_message", "message": action}))
+            continue
+        if action["action"] == "ping":
+            hub.offer(client, control("pong", {}))
+        elif action["action"] == "subscribe":
+            hub.subscribe(client, action["channels"], last_id=action.get("last_id") or last_id)
+            last_id = None
+        else:
+            hub.unsubscribe(client, action["channels"])
+
+
+def _parse(text: str | None) -> dict[str, Any] | str:
+    """The action of a client message, or what is wrong with it."""
+    if text is None:
+        return "send JSON text frames"
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return "not JSON"
+    if not isinstance(body, dict) or body.get("action") not in ("subscribe", "unsubscribe", "ping"):
+        return 'expected {"action": "subscribe" | "unsubscribe" | "ping", ...}'
+    if body["action"] == "ping":
+        return body
+    channels = body.get("channels")
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        return "channels: a list of channel names"
+    last_id = body.get("last_id")
+    if last_id is not None and not isinstance(last_id, str):
+        return "last_id: an event id (string)"
+    return body

@@ -18,7 +18,7 @@ from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import require_role
 from hcp.drivers.base import UnitIdentity
-from hcp.resources import allocation, capacity, discovery, service, telemetry
+from hcp.resources import allocation, capacity, discovery, fleet_metrics, service, telemetry
 from hcp.resources.runtime import STATE_KEY, ResourcesRuntime, runtime_of
 from hcp.resources.schemas import (
     AgentRegisterIn,
@@ -58,9 +58,11 @@ async def start(platform: Platform) -> None:
     runtime = ResourcesRuntime(platform)
     platform.state[STATE_KEY] = runtime
     await runtime.start()
+    await fleet_metrics.start(platform)
 
 
 async def stop(platform: Platform) -> None:
+    await fleet_metrics.stop(platform)
     runtime = platform.state.pop(STATE_KEY, None)
     if isinstance(runtime, ResourcesRuntime):
         await runtime.stop()

@@ -158,6 +158,14 @@ async def list_units(
     return [unit_view(u, held.get(u.id)) for u in units], total
 
 
+async def count_units(*, session: AsyncSession, kind: str) -> dict[tuple[str, str], int]:
+    """How many registered units of `kind` each facility holds, per model (whatever their state)."""
+    rows = (await session.execute(
+        select(Unit.facility_id, Unit.model, func.count()).where(Unit.kind == kind, Unit.facility_id.is_not(None))
+        .group_by(Unit.facility_id, Unit.model))).all()
+    return {(str(facility), str(model)): int(n) for facility, model, n in rows}
+
+
 async def get_unit(*, session: AsyncSession, unit_id: str) -> Unit:
     unit = await session.get(Unit, unit_id)
     if unit is None:

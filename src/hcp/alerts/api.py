@@ -1,0 +1,68 @@
+"""HTTP routes of the alerts domain, mounted under /api/v1; `start`/`stop` run the engine.
+
+Everyone lists the alerts they may see (customers: their tenant's budget alerts); staff ack and
+resolve. In split mode the websocket service serves this domain.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from hcp.alerts import service
+from hcp.alerts.schemas import AlertList, AlertOut, AlertStatus, Severity
+from hcp.auth.audit import record_audit
+from hcp.core.platform import Platform, PlatformDep, SessionDep
+from hcp.core.routing import domain_router
+from hcp.core.security import CurrentUser, OperatorUser
+
+router = domain_router("alerts")
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
+Offset = Annotated[int, Query(ge=0, description="items to skip")]
+
+
+async def start(platform: Platform) -> None:
+    if not platform.settings.realtime.alerts.run:
+        return
+    engine = service.AlertEngine(platform)
+    platform.state[service.STATE_KEY] = engine
+    await engine.start()
+
+
+async def stop(platform: Platform) -> None:
+    engine = platform.state.pop(service.STATE_KEY, None)
+    if isinstance(engine, service.AlertEngine):
+        await engine.stop()
+
+
+@router.get("/alerts", response_model=AlertList, summary="Alerts, newest first, by status and severity")
+async def list_alerts(
+    principal: CurrentUser, session: SessionDep, status: AlertStatus | None = None,
+    severity: Severity | None = None, limit: Limit = 100, offset: Offset = 0,
+) -> dict[str, Any]:
+    rows, total = await service.list_alerts(session=session, principal=principal, status=status,
+                                            severity=severity, limit=limit, offset=offset)
+    return {"items": [service.alert_view(a) for a in rows], "total": total}
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=AlertOut, summary="Acknowledge an alert: someone is on it")
+async def ack_alert(alert_id: str, principal: OperatorUser, platform: PlatformDep) -> dict[str, Any]:
+    async with platform.db.transaction() as session:
+        alert = await service.ack(session=session, principal=principal, alert_id=alert_id,
+                                  now=platform.clock.now())
+        await record_audit(session, actor=principal, action="alert.ack", object_type="alert", object_id=alert_id)
+        return service.alert_view(alert)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, summary="Resolve an alert by hand")
+async def resolve_alert(alert_id: str, principal: OperatorUser, platform: PlatformDep) -> dict[str, Any]:
+    async with platform.db.transaction() as session:
+        alert = await service.resolve(session=session, principal=principal, alert_id=alert_id,
+                                      now=platform.clock.now())
+        await record_audit(session, actor=principal, action="alert.resolve", object_type="alert",
+                           object_id=alert_id)
+        view = service.alert_view(alert)
+    await service.refresh_gauge(platform.db)
+    return view

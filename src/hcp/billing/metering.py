@@ -1,0 +1,245 @@
+"""Metering: GPU time from `workload.state` events, de-duplicated, paired, split by UTC day.
+
+Each event that starts (switching -> running) or ends (running -> anything) billable time is
+stored as a mark, keyed by the event's id. The marks of a workload are then paired in time
+order into usage segments, keyed by the start mark: whatever the order or the number of times
+the events arrive (redelivery, several replicas consuming one durable group), the same
+segments come out once. Switch time is not billed: time starts at running.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from prometheus_client import Counter
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hcp.billing import rates
+from hcp.billing.models import Usage, UsageMark
+from hcp.core.bus import Event
+from hcp.core.db import new_id
+from hcp.core.errors import NotFound
+from hcp.core.metrics import REGISTRY
+from hcp.core.money import to_cents
+from hcp.core.outbox import add_event, first_delivery
+from hcp.core.settings import BillingSettings
+from hcp.resources import service as resources
+
+log = structlog.get_logger(__name__)
+
+CONSUMER = "billing-metering"
+USAGE_SUBJECT = "billing.usage"
+METERED = Counter("hcp_billing_metered_gpu_seconds_total", "GPU-seconds metered into usage",
+                  ["gpu_model"], registry=REGISTRY)
+DUPLICATES = Counter("hcp_billing_duplicate_events_total", "workload.state events delivered again and ignored",
+                     registry=REGISTRY)
+MICRO = Decimal("0.000001")
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    return (pg_insert if _dialect(session) == "postgresql" else sqlite_insert)(table)
+
+
+def seconds(delta: timedelta) -> Decimal:
+    """A timedelta as exact decimal seconds (microseconds kept)."""
+    return Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) * MICRO
+
+
+def segment_of(kind: str, data: dict[str, Any]) -> str | None:
+    """The run a mark belongs to: (preemptions, queued_at) as at its start. A preemption counts
+    itself before its event and a drift back to the queue moves queued_at: for the latter no key
+    can be known, and the end pairs with the start just before it in time."""
+    status, preemptions, queued_at = data.get("status"), data.get("preemptions"), data.get("queued_at")
+    if preemptions is None or queued_at is None:
+        return None
+    if kind == "end" and status == "preempted":
+        preemptions = int(preemptions) - 1
+    elif kind == "end" and status not in ("completed", "failed", "cancelled"):
+        return None
+    return f"{int(preemptions)}|{queued_at}"[:80]
+
+
+def mark_kind(previous: str | None, status: str) -> str | None:
+    if previous == "switching" and status == "running":
+        return "start"
+    if previous == "running" and status != "running":
+        return "end"
+    return None
+
+
+def day_parts(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at each UTC midnight in between."""
+    parts = []
+    cursor = start
+    while cursor < end:
+        midnight = (cursor + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        stop = min(midnight, end)
+        parts.append((cursor, stop))
+        cursor = stop
+    return parts
+
+
+async def _unit_model(session: AsyncSession, units: Sequence[str], known: Sequence[str]) -> str | None:
+    """The rate-card model of the units a workload of model "any" landed on."""
+    for unit_id in units:
+        try:
+            unit = await resources.get_unit(session=session, unit_id=unit_id)
+        except NotFound:
+            continue
+        name = str(unit.model or "").upper()
+        for model in known:
+            if model.upper() in name:
+                return model
+    return None
+
+
+async def apply_event(*, session: AsyncSession, event: Event, settings: BillingSettings) -> list[Usage]:
+    """Apply one `workload.state` event in the caller's transaction; returns new usage rows.
+    A delivery of an event already applied changes nothing."""
+    if not await first_delivery(session, consumer=CONSUMER, event_id=event.id):
+        DUPLICATES.inc()
+        return []
+    data = event.data
+    kind = mark_kind(data.get("previous_status"), str(data.get("status")))
+    if kind is None:
+        return []
+    at = datetime.fromisoformat(event.ts)
+    model = str(data.get("gpu_model") or "any")
+    priority = int(data.get("priority") or 5)
+    known = list(settings.rates_usd_per_gpu_hour)
+    if kind == "start" and model not in known:
+        model = await _unit_model(session, list(data.get("units") or []), known) or "any"
+    # A model off the card (units gone before we looked) is billed as "any": the dearest rate.
+    rate = rates.rate_usd_per_gpu_hour(settings, model if model in known else "any", priority)
+    await session.execute(_insert(session, UsageMark).values(
+        event_id=event.id, workload_id=str(data["id"]), tenant_id=str(data["tenant_id"]), kind=kind, at=at,
+        segment=segment_of(kind, data),
+        workload_name=str(data.get("name") or "")[:200], gpu_model=model, gpu_count=int(data.get("gpu_count") or 1),
+        priority=priority, rate_usd_per_gpu_hour=rate,
+    ).on_conflict_do_nothing())
+    return await pair(session=session, workload_id=str(data["id"]))
+
+
+async def pair(*, session: AsyncSession, workload_id: str, publish: bool = True) -> list[Usage]:
+    """Turn the workload's unpaired start/end marks into usage rows (once each), each published
+    as `billing.usage` (unless `publish` is false: history loaded after the fact)."""
+    if _dialect(session) == "postgresql":
+        # Two replicas applying a start and its end at once would each miss the other's mark.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                              {"k": zlib.crc32(f"billing:{workload_id}".encode()) - 2**31})
+    marks = (await session.execute(
+        select(UsageMark).where(UsageMark.workload_id == workload_id)
+        # At one instant an end goes before a start ("end" < "start").
+        .order_by(UsageMark.at, UsageMark.kind, UsageMark.event_id)
+    )).scalars().all()
+    done = set((await session.execute(
+        select(Usage.start_event_id).where(Usage.workload_id == workload_id))).scalars())
+    created: list[Usage] = []
+    quiet: list[dict[str, Any]] = []
+    starts = [m for m in marks if m.kind == "start"]
+    for mark in (m for m in marks if m.kind == "end"):
+        before = [s for s in starts if s.at <= mark.at]
+        if mark.segment is not None:
+            own = [s for s in before if s.segment == mark.segment]
+            # Its own start has not arrived yet: pair it when it does.
+            start = own[-1] if own else (before[-1] if before and before[-1].segment is None else None)
+        else:
+            start = before[-1] if before else None
+        if start is None or start.event_id in done or mark.at <= start.at:
+            continue
+        done.add(start.event_id)
+        for part, (begin, stop) in enumerate(day_parts(start.at, mark.at)):
+            row = {
+                "id": new_id(), "start_event_id": start.event_id, "part": part, "end_event_id": mark.event_id,
+                "tenant_id": start.tenant_id, "workload_id": workload_id, "workload_name": start.workload_name,
+                "gpu_model": start.gpu_model, "gpu_count": start.gpu_count, "priority": start.priority,
+                "started_at": begin, "ended_at": stop, "gpu_seconds": seconds(stop - begin) * start.gpu_count,
+                "rate_usd_per_gpu_hour": start.rate_usd_per_gpu_hour,
+            }
+            if not publish:
+                quiet.append(row)
+                continue
+            result = await session.execute(_insert(session, Usage).values(**row).on_conflict_do_nothing())
+            if getattr(result, "rowcount", 0) != 1:
+                continue
+            usage = Usage(**row)
+            created.append(usage)
+            METERED.labels(usage.gpu_model).inc(float(usage.gpu_seconds))
+            add_event(session, USAGE_SUBJECT, usage_view(usage), ts=stop)
+    if quiet:  # history: one executemany, nothing published
+        await session.execute(_insert(session, Usage).on_conflict_do_nothing(), quiet)
+    return created
+
+
+async def open_segments(*, session: AsyncSession, tenant_id: str) -> list[UsageMark]:
+    """Start marks of the tenant's workloads still running (no end after them yet)."""
+    marks = (await session.execute(
+        select(UsageMark).where(UsageMark.tenant_id == tenant_id).order_by(
+            UsageMark.workload_id, UsageMark.at, UsageMark.kind)
+    )).scalars().all()
+    last: dict[str, UsageMark] = {}
+    for mark in marks:
+        last[mark.workload_id] = mark
+    return [m for m in last.values() if m.kind == "start"]
+
+
+def usage_view(u: Usage) -> dict[str, Any]:
+    return {
+        "id": u.id, "tenant_id": u.tenant_id, "workload_id": u.workload_id, "workload_name": u.workload_name,
+        "gpu_model": u.gpu_model, "gpu_count": u.gpu_count, "priority": u.priority,
+        "started_at": u.started_at, "ended_at": u.ended_at, "gpu_seconds": str(u.gpu_seconds),
+        "rate_usd_per_gpu_hour": str(u.rate_usd_per_gpu_hour),
+        "cost_usd": str(rates.cost_usd(gpu_seconds=Decimal(u.gpu_seconds),
+                                       rate_usd_per_gpu_hour=Decimal(u.rate_usd_per_gpu_hour))),
+    }
+
+
+async def usage_report(
+    *, session: AsyncSession, tenant_id: str | None, since: datetime, until: datetime, group_by: str,
+) -> dict[str, Any]:
+    """GPU-seconds and cost of usage within [since, until) (a row straddling an edge counts for
+    its share inside), grouped by workload, GPU model or UTC day; `tenant_id` None: all tenants."""
+    filters = [Usage.ended_at > since, Usage.started_at < until]
+    if tenant_id is not None:
+        filters.append(Usage.tenant_id == tenant_id)
+    rows = (await session.execute(select(Usage).where(*filters).order_by(Usage.started_at, Usage.id))).scalars()
+    groups: dict[str, dict[str, Any]] = {}
+    total_seconds = total_cost = Decimal(0)
+    for u in rows:
+        begin, end = max(u.started_at, since), min(u.ended_at, until)
+        full = seconds(u.ended_at - u.started_at)
+        gpu_seconds = Decimal(u.gpu_seconds) if full == 0 or (begin, end) == (u.started_at, u.ended_at) \
+            else Decimal(u.gpu_seconds) * seconds(end - begin) / full
+        cost = rates.cost_usd(gpu_seconds=gpu_seconds, rate_usd_per_gpu_hour=Decimal(u.rate_usd_per_gpu_hour))
+        if group_by == "workload":
+            key = u.workload_id
+            extra = {"workload_id": u.workload_id, "workload_name": u.workload_name, "tenant_id": u.tenant_id,
+                     "gpu_model": u.gpu_model}
+        elif group_by == "model":
+            key, extra = u.gpu_model, {"gpu_model": u.gpu_model}
+        else:
+            key = u.started_at.date().isoformat()
+            extra = {"day": key}
+        entry = groups.setdefault(key, {**extra, "gpu_seconds": Decimal(0), "cost": Decimal(0)})
+        entry["gpu_seconds"] += gpu_seconds
+        entry["cost"] += cost
+        total_seconds += gpu_seconds
+        total_cost += cost
+    items = [{**{k: v for k, v in g.items() if k not in ("gpu_seconds", "cost")},
+              "gpu_hours": str((g["gpu_seconds"] / rates.SECONDS_PER_HOUR).quantize(MICRO)),
+              "cost_usd": to_cents(g["cost"])} for g in groups.values()]
+    return {"from": since, "to": until, "group_by": group_by, "tenant_id": tenant_id, "items": items,
+            "total": len(items), "total_gpu_hours": str((total_seconds / rates.SECONDS_PER_HOUR).quantize(MICRO)),
+            "total_cost_usd": to_cents(total_cost)}
