@@ -84,6 +84,17 @@ async def apply_verdict(*, session: AsyncSession, verdict: rules.Verdict, now: d
     return changes
 
 
+async def any_open(*, session: AsyncSession, verdicts: Sequence[rules.Verdict]) -> bool:
+    """Whether any of the verdicts' subjects has an alert open under one of their rules."""
+    for verdict in verdicts:
+        found = await session.scalar(select(Alert.id).where(
+            Alert.subject_kind == verdict.subject_kind, Alert.subject_id == verdict.subject_id,
+            Alert.open_cause.is_not(None), Alert.rule.in_(sorted(verdict.rules))).limit(1))
+        if found is not None:
+            return True
+    return False
+
+
 async def _open(session: AsyncSession, verdict: rules.Verdict, cause: rules.Cause, now: datetime) -> Alert | None:
     alert = Alert(
         cause=cause.cause, open_cause=cause.cause, rule=cause.rule, severity=cause.severity, status="open",
@@ -218,6 +229,12 @@ class AlertEngine:
                     consumer: str = "alerts") -> list[tuple[str, Alert]]:
         now = self.platform.clock.now()
         changes: list[tuple[str, Alert]] = []
+        if not any(v.active for v in verdicts):
+            # All clear (nearly every event): only an open alert could change, and with none open
+            # there is nothing to write, not even the delivery record (a redelivery is as idle).
+            async with self.platform.db.read() as session:
+                if not await any_open(session=session, verdicts=verdicts):
+                    return []
         async with self.platform.db.transaction() as session:
             if event_id is not None and not await first_delivery(session, consumer=consumer, event_id=event_id):
                 return []

@@ -60,6 +60,9 @@ class BillingLoop:
         await cancel_tasks(self.tasks)
 
     async def on_workload_state(self, event: Event) -> None:
+        data = event.data
+        if metering.mark_kind(data.get("previous_status"), str(data.get("status"))) is None:
+            return  # not a start or an end of billable time: nothing to record, nor to de-duplicate
         async with self.platform.db.transaction() as session:
             created = await metering.apply_event(session=session, event=event, settings=self.settings)
             for tenant_id, when in {(u.tenant_id, u.ended_at) for u in created}:

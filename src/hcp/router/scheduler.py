@@ -96,6 +96,11 @@ class Weights:
     aging_per_hour: float = 1.0  # priority points gained per hour of waiting
     aging_cap: float = 5.0
     fair_share: float = 2.0  # priority points lost at an equal share of the GPUs (DRF)
+    # Points lost at an equal share of the GPU time used lately (decayed), as Slurm's fair-share
+    # factor: it settles what the current shares leave equal (an odd GPU goes to whoever has had
+    # less), so two tenants flooding the queue get equal GPU time over a long run.
+    usage_share: float = 1.0
+    usage_half_life_s: float = 3600.0
     preemption_margin: int = 2  # a workload preempts only work at least this many levels below
     # Jobs looked at for backfill once the head is blocked (Slurm's bf_max_job_test).
     backfill_depth: int = 1000
@@ -121,6 +126,8 @@ class Scheduler:
         self.held: dict[tuple[str, str], int] = defaultdict(int)  # (tenant, model) -> GPUs held
         self.shares: dict[str, float] = defaultdict(float)  # tenant -> dominant share, kept current
         self.tenants: set[str] = set()
+        self.usage: dict[str, float] = defaultdict(float)  # tenant -> decayed GPU-seconds used
+        self._usage_at: float | None = None
 
     # --- fleet ----------------------------------------------------------------------------------
     def add_gpu(self, gpu: Gpu) -> None:
@@ -171,9 +178,25 @@ class Scheduler:
 
     def fairness_penalty(self, tenant_id: str) -> float:
         """Points lost in proportion to the tenant's dominant share relative to an equal share:
-        among equals, the tenant holding less of its most-used GPU model goes first (DRF)."""
+        among equals, the tenant holding less of its most-used GPU model goes first (DRF); then
+        in proportion to its share of the GPU time used lately."""
         fair = 1.0 / max(1, len(self.tenants))
-        return self.weights.fair_share * self.dominant_share(tenant_id) / fair
+        penalty = self.weights.fair_share * self.dominant_share(tenant_id) / fair
+        used = sum(self.usage.values())
+        if used > 0:
+            penalty += self.weights.usage_share * self.usage[tenant_id] / used / fair
+        return penalty
+
+    def account(self, now: float) -> None:
+        """Add the GPU time of the running jobs since the last call, decaying what came before."""
+        last, self._usage_at = self._usage_at, now
+        if last is None or now <= last:
+            return
+        decay = 0.5 ** ((now - last) / self.weights.usage_half_life_s)
+        for tenant in self.usage:
+            self.usage[tenant] *= decay
+        for job in self.running.values():
+            self.usage[job.tenant_id] += len(job.gpus) * (now - max(last, job.started_at or last))
 
     def score(self, job: Job, now: float) -> float:
         """Higher goes first."""
@@ -341,6 +364,7 @@ class Scheduler:
 
     def schedule(self, now: float, *, limit: int | None = None) -> list[Placement]:
         """Place what can be placed now, in queue order, with backfill and preemption."""
+        self.account(now)
         placements: list[Placement] = []
         blocked_head: Job | None = None
         shadow_t, spare = float("inf"), dict[tuple[str, str], int]()
