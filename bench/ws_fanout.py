@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import resource
-import socket
 import statistics
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import free_port
 
 GOAL_P99_MS = 50.0
 COMPRESSION: str | None = os.environ.get("WS_COMPRESSION", "deflate") or None
@@ -38,12 +38,6 @@ COMPRESSION: str | None = os.environ.get("WS_COMPRESSION", "deflate") or None
 def _raise_fd_limit() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- the server (child process) ------------------------------------------------------------------
@@ -61,7 +55,7 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_config=None, access_log=False,
-                            lifespan="on", ws="websockets-sansio", backlog=4096)
+                            lifespan="on", ws="websockets-sansio", ws_per_message_deflate=False, backlog=4096)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -167,7 +161,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         profile = ["-m", "cProfile", "-o", os.environ["WS_BENCH_PROFILE"]] if os.environ.get("WS_BENCH_PROFILE") else []
         child = await asyncio.create_subprocess_exec(

@@ -102,6 +102,9 @@ def _serve(
     config = uvicorn.Config(
         create_app(settings, service=service, with_login=with_login), host=host, port=port, log_config=None,
         access_log=False, lifespan="on", timeout_graceful_shutdown=5, ws="websockets-sansio",
+        # Messages are a few hundred bytes: compressing each for each of 1,000 clients costs more
+        # than it saves (bench/ws_fanout.py).
+        ws_per_message_deflate=False,
     )
     server = _Server(config)
 

@@ -300,7 +300,8 @@ def test_prometheus_scrapes_hcp_up_and_answers_for_the_fleet_hashrate(tmp_path: 
         while True:
             for name, proc, log in (("hcp up", platform, "hcp.log"), ("prometheus", server, "prometheus.log")):
                 assert proc.poll() is None, f"{name} exited: {(tmp_path / log).read_text()[-3000:]}"
-            with contextlib.suppress(httpx.HTTPError):
+            # 503 (and not JSON) until Prometheus's storage is ready.
+            with contextlib.suppress(httpx.HTTPError, ValueError):
                 last = api.get("/api/v1/query", params={"query": "hcp_fleet_hashrate_ths"}).json()
                 result = last.get("data", {}).get("result", [])
                 if last.get("status") == "success" and result and float(result[0]["value"][1]) > 0:

@@ -128,8 +128,10 @@ def numbered(client: Listener) -> list[dict[str, Any]]:
 async def test_a_client_resumes_from_last_id_while_held_else_gets_reset(
     make_settings: Callable[..., Settings],
 ) -> None:
-    # Only this test's events on `metrics`: the fleet's own every 5 s would push them out of five.
-    app = create_app(make_settings(realtime={"replay_events": 5}, metrics={"publish": False}))
+    # The buffer is shared by all channels: nothing else may publish meanwhile (the fleet's
+    # aggregates every 5 s, a stale-feed alert when no market runs).
+    app = create_app(make_settings(realtime={"replay_events": 5, "alerts": {"run": False}},
+                                   metrics={"publish": False}))
     async with serve(app) as served:
         bus = app.state.platform.bus
         ops = await token(served.http, *DEMO_CREDENTIALS["operator"])
