@@ -20,11 +20,11 @@ ACTIVE = ("queued", "scheduled", "switching", "running", "preempted")
 
 
 async def active_by_tenant(client: httpx.AsyncClient, admin: dict[str, str]) -> tuple[Counter[str], list[Any]]:
-    items: list[Any] = []
-    for status in ACTIVE:
-        page = (await client.get(f"{API}/workloads", params={"status": status, "limit": 1000},
-                                 headers=admin)).json()
-        items += page["items"]
+    """One snapshot (one request): counted status by status, a workload moving from queued to
+    running between two requests would be counted twice."""
+    page = (await client.get(f"{API}/workloads", params={"limit": 1000}, headers=admin)).json()
+    assert page["total"] <= 1000
+    items = [w for w in page["items"] if w["status"] in ACTIVE]
     return Counter(w["tenant_id"] for w in items), items
 
 
