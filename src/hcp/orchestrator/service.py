@@ -235,6 +235,7 @@ class OrchestratorLoop:
         self.busy: set[str] = set()  # workloads with a switch or completion in flight
         self.preemptible: dict[str, bool] = {}
         self.reconciled = False
+        self._suspects: set[str] = set()  # drift seen by the last check, repaired if seen again
 
     def wake(self) -> None:
         self._wake.set()
@@ -375,8 +376,8 @@ class OrchestratorLoop:
     async def check_drift(self) -> None:
         """Compare the tables and this loop's memory with what the drivers report, and repair:
         a running workload whose GPU does not run it goes back to the queue (keeping its place);
-        a GPU running a workload nobody placed there is unloaded; an allocation whose workload
-        has ended is released."""
+        a GPU running a workload nobody placed there is unloaded (both once two checks in a row
+        see it); an allocation whose workload has ended is released."""
         self._checked_at = time.monotonic()
         try:
             runtime = self._runtime
@@ -414,9 +415,15 @@ class OrchestratorLoop:
                 continue
             if reading.mode == "idle" or (reading.workload_id is not None and reading.workload_id != owner):
                 drifted.setdefault(owner, f"GPU {gpu} was not running it")
+        # Acted on when two checks in a row agree: a real workload may be between processes
+        # for a moment (NVML then reports the GPU idle), and a stray may be a switch in flight.
+        suspects, self._suspects = self._suspects, set(drifted) | {f"gpu:{g}" for g in strays}
         for workload_id, why in drifted.items():
-            await self._requeue_drifted(workload_id, why)
+            if workload_id in suspects:
+                await self._requeue_drifted(workload_id, why)
         for gpu in strays:
+            if f"gpu:{gpu}" not in suspects:
+                continue
             log.warning("unloading a workload nobody placed", unit_id=gpu)
             self.repairs += 1
             self._spawn(self._unload_stray(gpu), f"orchestrator-unload-{gpu}")
