@@ -128,9 +128,11 @@ def numbered(client: Listener) -> list[dict[str, Any]]:
 async def test_a_client_resumes_from_last_id_while_held_else_gets_reset(
     make_settings: Callable[..., Settings],
 ) -> None:
-    # The buffer is shared by all channels: nothing else may publish meanwhile (the fleet's
-    # aggregates every 5 s, a stale-feed alert when no market runs).
-    app = create_app(make_settings(realtime={"replay_events": 5, "alerts": {"run": False}},
+    # The buffer is shared by all channels, and the platform publishes too (units changing state,
+    # a stale-feed alert when no market runs): hold enough that the platform's own events cannot
+    # push this test's out before it asks, and push them out on purpose with more than are held.
+    held = 40
+    app = create_app(make_settings(realtime={"replay_events": held, "alerts": {"run": False}},
                                    metrics={"publish": False}))
     async with serve(app) as served:
         bus = app.state.platform.bus
@@ -154,7 +156,7 @@ async def test_a_client_resumes_from_last_id_while_held_else_gets_reset(
             # Live events follow the replay.
             await bus.emit("fleet.metrics", {"n": 6})
             await back.wait_for(lambda: len(numbered(back)) == 3, what="live after replay")
-        for i in range(7, 13):  # push the first events out of the five held
+        for i in range(7, 7 + held + 1):  # push the first events out of those held
             await bus.emit("fleet.metrics", {"n": i})
         await asyncio.sleep(0.1)
         async with listen(url) as late:

@@ -8,6 +8,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,7 +20,9 @@ from tests.conftest import free_port, random_loopback_subnet, running_app
 
 from hcp.app import create_app
 from hcp.core.bus import Event
+from hcp.core.clock import ScaledClock
 from hcp.core.db import Database
+from hcp.core.platform import Platform
 from hcp.core.settings import Settings
 from hcp.resources import capacity, fleet_metrics
 from hcp.resources.fleet_metrics import (
@@ -164,7 +167,10 @@ async def test_platform_streams_fleet_metrics_and_exposes_gauges(make_settings: 
              "asic_web_port": free_port(), "speed": 20.0, "market_interval_s": 2.0},
         resources={"poll_interval_s": 0.5}, metrics={"interval_s": 0.25},
     )
-    app = create_app(settings)
+    # Simulated time from a fixed instant: the market's prices follow the hour of day, and so does
+    # the plan; from here they are the same in every run.
+    start = datetime(2026, 6, 1, 10, tzinfo=UTC).timestamp()
+    app = create_app(settings, platform=Platform(settings, clock=ScaledClock(20.0, start=start)))
     async with running_app(app) as client:
         platform = app.state.platform
         events: list[Event] = []

@@ -288,7 +288,9 @@ class NatsBus(Bus):
 
         self._nc = await nats.connect(
             self.url, connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-            name=f"hcp-{self.prefix}",
+            # Publishes wait for JetStream's ack, so there is little to drain at close; the
+            # client's default (30 s) would hold a stopping process that long when a drain stalls.
+            drain_timeout=5, name=f"hcp-{self.prefix}",
         )
         self._js = self._nc.jetstream(timeout=5)
         config = StreamConfig(

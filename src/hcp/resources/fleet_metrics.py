@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -261,6 +262,10 @@ class FleetMetrics:
         return True
 
     async def _run(self) -> None:
+        # The quickest of the last three rounds sets the pace (the interval until three are timed):
+        # a round slowed once by other work (the start-up, a burst of writes) does not stall the
+        # stream for seconds; a fleet too large for the interval does stretch it.
+        recent: deque[float] = deque(maxlen=3)
         while True:
             started = time.monotonic()
             try:
@@ -269,7 +274,9 @@ class FleetMetrics:
                 raise
             except Exception:  # a failed round costs one sample of the stream, not the loop
                 log.warning("fleet metrics round failed", exc_info=True)
-            await asyncio.sleep(next_wait(self.settings.interval_s, time.monotonic() - started))
+            recent.append(time.monotonic() - started)
+            took = min(recent) if len(recent) == recent.maxlen else 0.0
+            await asyncio.sleep(next_wait(self.settings.interval_s, took))
 
 
 def next_wait(interval_s: float, took_s: float) -> float:
