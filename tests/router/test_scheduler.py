@@ -113,23 +113,23 @@ def test_fair_share_between_two_flooding_tenants() -> None:
 
 def test_an_odd_gpu_goes_to_whoever_has_had_less_so_time_evens_out() -> None:
     """Seven GPUs between two tenants: current shares alone would leave the older tenant on 4
-    for good; the GPU time used lately breaks the tie the other way every other time."""
+    for good; the GPU time used lately breaks the tie the other way every other time, and makes
+    up for the head start of the tenant that came first (so time is counted from the start)."""
     s = Scheduler(fleet({("tx", "H100"): 4, ("nd", "H100"): 3}))
     for i in range(100):
         s.submit(job(f"a{i}", tenant="a", count=1, duration=600, submitted=0))
     s.schedule(0.0)
     for i in range(100):
         s.submit(job(f"b{i}", tenant="b", count=1, duration=600, submitted=300))
-    used = {"a": 0.0, "b": 0.0}
+    used = {"a": 7 * 300.0, "b": 0.0}  # a alone on all seven until b came
     now = 300.0
     while now < 12_000:
         for jid, j in list(s.running.items()):
             if j.started_at is not None and j.started_at + j.duration_s <= now:
                 s.finish(jid)
         s.schedule(now)
-        if now >= 900:  # after a first round
-            for j in s.running.values():
-                used[j.tenant_id] += 10 * len(j.gpus)
+        for j in s.running.values():
+            used[j.tenant_id] += 10 * len(j.gpus)
         now += 10
     assert min(used.values()) / max(used.values()) >= 0.95, used
 
