@@ -78,11 +78,20 @@ async def test_budget_alerts_listed_acked_resolved_and_isolated(make_settings: C
 
         await eventually(counted)
 
-        denied = await client.post(f"{API}/alerts/{acme_alert['id']}/ack", headers=headers["customer"])
-        assert denied.status_code == 403
-        acked = await client.post(f"{API}/alerts/{acme_alert['id']}/ack", headers=headers["operator"])
+        # The customer whose budget it is acks it; another customer cannot see it to ack it.
+        globex_alert = next(a for a in listed if a["tenant_id"] == globex)
+        hidden = await client.post(f"{API}/alerts/{globex_alert['id']}/ack", headers=headers["customer"])
+        assert hidden.status_code == 404
+        assert (await client.get(f"{API}/alerts/{globex_alert['id']}", headers=headers["customer"])).status_code == 404
+        acked = await client.post(f"{API}/alerts/{acme_alert['id']}/ack", headers=headers["customer"])
         assert acked.status_code == 200 and acked.json()["status"] == "acked"
-        assert acked.json()["acked_by"] == "ops@mara.com"
+        assert acked.json()["acked_by"] == "john@acme.com"
+        one = await client.get(f"{API}/alerts/{acme_alert['id']}", headers=headers["customer"])
+        assert one.status_code == 200 and one.json() == acked.json()
+        denied = await client.post(f"{API}/alerts/{acme_alert['id']}/resolve", headers=headers["customer"])
+        assert denied.status_code == 403
+        again = await client.post(f"{API}/alerts/{acme_alert['id']}/ack", headers=headers["operator"])
+        assert again.status_code == 200 and again.json()["acked_by"] == "john@acme.com"
         by_status = (await client.get(f"{API}/alerts", params={"status": "acked"}, headers=headers["admin"])).json()
         assert [a["id"] for a in by_status["items"]] == [acme_alert["id"]]
         resolved = await client.post(f"{API}/alerts/{acme_alert['id']}/resolve", headers=headers["operator"])

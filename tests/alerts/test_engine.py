@@ -60,8 +60,9 @@ async def test_stale_feed_price_spike_and_slow_switch(make_settings: Callable[..
         await until(engine, lambda c: c.get("switch_latency:gpu-001") == "open")
         await bus.emit("market.tick", {**tick, "electricity_usd_per_mwh": {"HB_WEST": 50.0}})
         await bus.emit("switch.done", {"unit_id": "gpu-001", "latency_ms": 400.0, "phases": {}})
-        causes = await until(engine, lambda c: c.get("switch_latency:gpu-001") == "resolved")
-        assert causes["price_spike:HB_WEST"] == "resolved"
+        # Ticks and switches are consumed apart: either may be judged first.
+        await until(engine, lambda c: c.get("switch_latency:gpu-001") == "resolved"
+                    and c.get("price_spike:HB_WEST") == "resolved")
 
         # At-least-once delivery: the slow switch handed to the engine again changes nothing
         # (were it judged again, it would reopen the alert that the quick switch resolved).

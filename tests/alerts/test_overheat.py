@@ -79,6 +79,12 @@ async def test_an_overheating_miner_raises_one_alert_that_resolves_itself(
             assert len(about("alert.raised")) <= 2
             assert about("alert.resolved") == []
 
+            # Someone is on it: the ack reaches the channel; an acked alert still auto-resolves.
+            acked = await served.http.post(f"{API}/alerts/{raised['data']['id']}/ack", headers=auth)
+            assert acked.status_code == 200, acked.text
+            await client.wait_for(lambda: about("alert.acked"), timeout=5, what="the ack")
+            assert about("alert.acked")[0][1]["data"]["acked_by"] == DEMO_CREDENTIALS["operator"][0]
+
             cleared = await served.http.delete(f"{API}/sim/units/asic-001/fault", headers=auth)
             assert cleared.status_code == 200, cleared.text
             await client.wait_for(lambda: about("alert.resolved"), timeout=15, what="the auto-resolve")

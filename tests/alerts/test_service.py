@@ -111,7 +111,7 @@ async def test_ack_and_resolve_by_a_user(db: Database) -> None:
         assert await service.count_open(session=session) == {"info": 0, "warning": 0, "critical": 0}
         with pytest.raises(NotFound):
             await service.get_alert(session=session, principal=OPS, alert_id="nope")
-    assert [s for s, _, _ in await events(db)] == ["alert.raised", "alert.resolved"]
+    assert [s for s, _, _ in await events(db)] == ["alert.raised", "alert.acked", "alert.resolved"]
 
 
 async def test_customers_see_their_tenants_budget_alerts_only(db: Database) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from tests.realtime.conftest import Listener, listen, serve, token
 from websockets.exceptions import ConnectionClosed
 
 from hcp.app import create_app
+from hcp.auth import tokens
 from hcp.core.settings import Settings
 
 API = "/api/v1"
@@ -36,6 +37,51 @@ async def test_a_bad_or_missing_credential_closes_with_policy_violation(
                        {"url": served.ws_url, "additional_headers": {"Authorization": f"Bearer {good}"}}):
             async with listen(**kwargs) as client:
                 assert (await client.subscribe("resources"))["channels"] == ["resources"]
+
+
+async def test_a_connection_ends_when_its_credential_no_longer_holds_and_follows_a_role_change(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(realtime={"recheck_s": 0.1})
+    async with serve(create_app(settings)) as served:
+        async def closed(client: Listener) -> tuple[int | None, str | None]:
+            await client.wait_for(lambda: client.task is not None and client.task.done(), what="close")
+            return client.conn.close_code, client.conn.close_reason
+
+        # Logging out ends the socket opened with that login's token.
+        ops = await token(served.http, *DEMO_CREDENTIALS["operator"])
+        async with listen(f"{served.ws_url}?token={ops}") as client:
+            await client.subscribe("resources")
+            out = await served.http.post(f"{API}/auth/logout", headers={"Authorization": f"Bearer {ops}"})
+            assert out.status_code == 204
+            assert await closed(client) == (1008, "session ended; log in again")
+
+        # A token that expires while the socket is open ends it (5 s of leeway, 3.5 of them gone).
+        ops = await token(served.http, *DEMO_CREDENTIALS["operator"])
+        claims = tokens.decode_access_token(ops, secret=settings.secret_key)
+        lifetime = timedelta(minutes=15)
+        short = tokens.encode_access_token(
+            secret=settings.secret_key, user_id=claims.user_id, role=claims.role, tenant_id=None,
+            session_id=claims.session_id, now=datetime.now(UTC) - lifetime - timedelta(seconds=3.5),
+            lifetime=lifetime)
+        async with listen(f"{served.ws_url}?token={short}") as client:
+            await client.subscribe("resources")
+            assert await closed(client) == (1008, "access token expired; refresh it")
+
+        # An operator made a customer keeps the socket, without the fleet's channels.
+        admin = {"Authorization": f"Bearer {await token(served.http, *DEMO_CREDENTIALS['admin'])}"}
+        async with listen(f"{served.ws_url}?token={ops}") as client:
+            assert (await client.subscribe("resources", "workloads"))["channels"] == ["resources", "workloads"]
+            acme = next(t for t in (await served.http.get(f"{API}/auth/tenants", headers=admin)).json()["items"]
+                        if t["slug"] == "acme")
+            changed = await served.http.patch(f"{API}/auth/users/{claims.user_id}", headers=admin,
+                                              json={"role": "customer", "tenant_id": acme["id"]})
+            assert changed.status_code == 200, changed.text
+            await client.wait_for(lambda: client.controls("unsubscribed"), what="the fleet's channels taken")
+            assert client.controls("unsubscribed")[0]["data"] == {"channels": ["workloads"], "denied": ["resources"]}
+            await served.app.state.platform.bus.emit("unit.state", {"id": "u1", "n": 1})
+            await asyncio.sleep(0.3)
+            assert client.events("resources") == [] and client.conn.close_code is None
 
 
 async def test_customers_get_their_tenant_channels_only_and_bad_messages_get_an_error(

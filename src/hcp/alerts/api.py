@@ -1,7 +1,7 @@
 """HTTP routes of the alerts domain, mounted under /api/v1; `start`/`stop` run the engine.
 
-Everyone lists the alerts they may see (customers: their tenant's budget alerts); staff ack and
-resolve. In split mode the websocket service serves this domain.
+Everyone lists, reads and acks the alerts they may see (customers: their tenant's budget alerts);
+staff resolve by hand. In split mode the websocket service serves this domain.
 """
 
 from __future__ import annotations
@@ -47,8 +47,14 @@ async def list_alerts(
     return {"items": [service.alert_view(a) for a in rows], "total": total}
 
 
-@router.post("/alerts/{alert_id}/ack", response_model=AlertOut, summary="Acknowledge an alert: someone is on it")
-async def ack_alert(alert_id: str, principal: OperatorUser, platform: PlatformDep) -> dict[str, Any]:
+@router.get("/alerts/{alert_id}", response_model=AlertOut, summary="One alert")
+async def get_alert(alert_id: str, principal: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return service.alert_view(await service.get_alert(session=session, principal=principal, alert_id=alert_id))
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=AlertOut,
+             summary="Acknowledge an alert: someone is on it (customers: their tenant's)")
+async def ack_alert(alert_id: str, principal: CurrentUser, platform: PlatformDep) -> dict[str, Any]:
     async with platform.db.transaction() as session:
         alert = await service.ack(session=session, principal=principal, alert_id=alert_id,
                                   now=platform.clock.now())

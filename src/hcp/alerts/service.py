@@ -33,7 +33,7 @@ from hcp.core.tasks import cancel_tasks
 
 log = structlog.get_logger(__name__)
 
-RAISED, RESOLVED = "alert.raised", "alert.resolved"
+RAISED, ACKED, RESOLVED = "alert.raised", "alert.acked", "alert.resolved"
 STATE_KEY = "alerts"
 ALERTS_OPEN = Gauge(
     "hcp_alerts_open", "Alerts open or acknowledged (not yet resolved), by severity; counted from the table",
@@ -144,12 +144,15 @@ async def get_alert(*, session: AsyncSession, principal: Principal, alert_id: st
 
 
 async def ack(*, session: AsyncSession, principal: Principal, alert_id: str, now: datetime) -> Alert:
-    """Someone is on it. Acking twice is harmless; a resolved alert cannot be acked."""
+    """Someone is on it: staff, or a customer for their own tenant's alerts. Acking twice is
+    harmless (one `alert.acked` event); a resolved alert cannot be acked."""
     alert = await get_alert(session=session, principal=principal, alert_id=alert_id)
     if alert.status == "resolved":
         raise Conflict(f"alert {alert_id} is resolved", code="alert_resolved")
     if alert.status == "open":
         alert.status, alert.acked_at, alert.acked_by, alert.updated_at = "acked", now, principal.email, now
+        await session.flush()
+        add_event(session, ACKED, alert_view(alert), ts=now)
     return alert
 
 

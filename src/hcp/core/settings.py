@@ -281,6 +281,9 @@ class RealtimeSettings(BaseModel):
     heartbeat_s: float = Field(15.0, gt=0)
     # Connections beyond this many are refused (closed with 1013, try again later).
     max_clients: int = Field(10_000, ge=1)
+    # How often an open connection's credential is checked again: an expired token, a logout, a
+    # revoked API key or a disabled user closes it (1008) within this long; a role change applies.
+    recheck_s: float = Field(30.0, gt=0)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
 

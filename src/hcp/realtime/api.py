@@ -16,6 +16,7 @@ import contextlib
 import json
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, WebSocket
 from starlette.exceptions import WebSocketException
 from starlette.websockets import WebSocketDisconnect
@@ -25,6 +26,8 @@ from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, authenticate
 from hcp.core.tasks import cancel_tasks
 from hcp.realtime.hub import CHANNELS, CLOSE_TRY_LATER, Client, Hub, allowed_channels, control
+
+log = structlog.get_logger(__name__)
 
 STATE_KEY = "realtime"
 # How long a dropped client's close frame may wait behind what it did not read.
@@ -75,16 +78,22 @@ async def channels(websocket: WebSocket) -> None:
     if client is None:
         await websocket.close(code=CLOSE_TRY_LATER, reason="too many clients; try again later")
         return
+    recheck = asyncio.create_task(_recheck(websocket, hub, client, bearer, websocket.headers.get("x-api-key")))
     tasks = [
         asyncio.create_task(_send(websocket, client)),
         asyncio.create_task(_receive(websocket, hub, client, websocket.query_params.get("last_id"))),
         asyncio.create_task(client.dropped.wait()),
+        recheck,
     ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         await cancel_tasks(tasks)
         hub.disconnect(client)
+    if recheck.done() and not recheck.cancelled() and isinstance(refused := recheck.result(), WebSocketException):
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(code=refused.code, reason=refused.reason or ""), CLOSE_TIMEOUT_S)
+        return
     if client.dropped.is_set():
         # Its socket is likely full: the close frame may never get through, so do not wait on it.
         with contextlib.suppress(Exception):
@@ -97,6 +106,27 @@ async def _send(websocket: WebSocket, client: Client) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         while True:
             await websocket.send_text(await queue.get())
+
+
+async def _recheck(websocket: WebSocket, hub: Hub, client: Client, bearer: str | None,
+                   api_key: str | None) -> WebSocketException:
+    """The connection's credential, checked again every `recheck_s`; returns why it no longer
+    holds. A changed role or tenant applies at once: channels it no longer allows are dropped."""
+    while True:
+        await asyncio.sleep(hub.settings.recheck_s)
+        try:
+            principal = await authenticate(websocket, bearer, api_key)
+        except WebSocketException as exc:
+            return exc
+        except Exception:  # the database unreachable for a moment: check again next time
+            log.warning("websocket credential check failed", user=client.principal.email, exc_info=True)
+            continue
+        if principal != client.principal:
+            client.principal = principal
+            lost = sorted(client.channels - allowed_channels(principal))
+            if lost:
+                client.channels.difference_update(lost)
+                hub.offer(client, control("unsubscribed", {"channels": sorted(client.channels), "denied": lost}))
 
 
 async def _receive(websocket: WebSocket, hub: Hub, client: Client, last_id: str | None) -> None:

@@ -37,7 +37,7 @@ CHANNELS: dict[str, tuple[str, ...]] = {
     "metrics": ("fleet.metrics",),
     "prices": ("market.tick",),
     "plan": ("plan.decided",),
-    "alerts": ("alert.raised", "alert.resolved"),
+    "alerts": ("alert.raised", "alert.acked", "alert.resolved"),
     "billing": ("billing.usage", "invoice.issued", "billing.budget"),
 }
 CHANNEL_OF: dict[str, str] = {subject: channel for channel, subjects in CHANNELS.items() for subject in subjects}
