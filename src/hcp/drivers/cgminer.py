@@ -46,10 +46,12 @@ MAKES = {"AntMiner": "Antminer", "WhatsMiner": "Whatsminer", "AvalonMiner": "Ava
 
 @cache
 def pyasic_modules() -> dict[str, Any]:
-    """pyasic, imported on first use: its models still use pydantic's class-based config, which
-    warns once at import; that warning is pyasic's, not ours."""
+    """pyasic, imported on first use: its models still use pydantic's class-based config, and the
+    SSH client it imports (asyncssh) names DSA keys, which cryptography 51 deprecates; both warn
+    once at import, and neither warning is ours."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message="DSA is deprecated")
         import pyasic
         from pyasic.miners.data import DataOptions
         from pyasic.web.antminer import AntminerModernWebAPI
