@@ -16,6 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 from tests.conftest import DEMO_CREDENTIALS, login_headers, running_app
 
+from hcp.alerts import rules, service
 from hcp.app import ALL_DOMAINS, API_PREFIX, create_app
 from hcp.core.security import ROLES, RoleRequirement, authenticate
 from hcp.core.settings import Settings
@@ -100,7 +101,8 @@ EXPECTED_ROLES = {
     ("POST", "/api/v1/billing/invoices/{invoice_id}/correct"): {"admin"},
     ("GET", "/api/v1/billing/revenue"): {"admin"},
     ("GET", "/api/v1/alerts"): ALL,
-    ("POST", "/api/v1/alerts/{alert_id}/ack"): STAFF,
+    ("GET", "/api/v1/alerts/{alert_id}"): ALL,
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): ALL,
     ("POST", "/api/v1/alerts/{alert_id}/resolve"): STAFF,
     ("GET", "/api/v1/realtime/channels"): ALL,
 }
@@ -154,6 +156,7 @@ def app(make_settings: Callable[..., Settings]) -> FastAPI:
 @pytest.fixture
 async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with running_app(app) as client:
+        client.app = app  # type: ignore[attr-defined]  # for checks that need objects no route makes
         yield client
 
 
@@ -301,7 +304,33 @@ async def _invoices_of_others_are_not_found(http: httpx.AsyncClient, headers: di
     assert still["status"] == "issued"
 
 
+async def _alerts_of_others_are_not_found(http: httpx.AsyncClient, headers: dict[str, dict[str, str]]) -> None:
+    """Globex's budget alert and a fleet alert are not the demo customer's: not found, not acked."""
+    platform = http.app.state.platform  # type: ignore[attr-defined]
+    tenants = (await http.get("/api/v1/auth/tenants", headers=headers["admin"])).json()["items"]
+    globex = next(t["id"] for t in tenants if t["slug"] == "globex")
+    budget = rules.budget_verdict({"tenant_id": globex, "month": "2026-11", "threshold_pct": 80,
+                                   "spent_usd": "80.00", "limit_usd": "100.00"})
+    hot = rules.Verdict("unit", "asic-route-check", rules.UNIT_RULES, (
+        rules.Cause("temperature:asic-route-check", "temperature", "warning", "asic-route-check is hot"),))
+    async with platform.db.transaction() as session:
+        ids = [alert.id for verdict in (budget, hot) if verdict is not None
+               for _, alert in await service.apply_verdict(session=session, verdict=verdict,
+                                                           now=platform.clock.now())]
+    assert len(ids) == 2
+    for alert_id in ids:
+        for method, suffix in (("GET", ""), ("POST", "/ack")):
+            other = await http.request(method, f"/api/v1/alerts/{alert_id}{suffix}", headers=headers["customer"])
+            missing = await http.request(method, f"/api/v1/alerts/no-such-alert{suffix}", headers=headers["customer"])
+            assert other.status_code == missing.status_code == 404, (suffix, other.text)
+            assert other.json()["error"]["code"] == "not_found"
+        still = (await http.get(f"/api/v1/alerts/{alert_id}", headers=headers["operator"])).json()
+        assert still["status"] == "open"
+
+
 TENANT_OBJECT_CHECKS: dict[tuple[str, str], TenantCheck] = {
+    ("GET", "/api/v1/alerts/{alert_id}"): _alerts_of_others_are_not_found,
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): _alerts_of_others_are_not_found,
     ("GET", "/api/v1/auth/tenants/{tenant_id}"): _tenants_of_others_are_not_found,
     ("DELETE", "/api/v1/auth/api-keys/{key_id}"): _keys_of_others_are_not_found,
     ("GET", "/api/v1/workloads/{workload_id}"): _workloads_of_others_are_not_found,
