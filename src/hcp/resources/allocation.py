@@ -49,7 +49,9 @@ async def allocate(
                        expected_end_at=expected_end_at) for uid in wanted]
     try:
         async with session.begin_nested():
-            session.add_all(rows)
+            # Inserted in one order by everyone: two allocators of overlapping units in opposite
+            # orders would each wait on the other's uncommitted index entry (PostgreSQL: deadlock).
+            session.add_all(sorted(rows, key=lambda r: r.unit_id))
             await session.flush()
     except IntegrityError:
         # Another allocator committed between our check and our insert: say who won.
