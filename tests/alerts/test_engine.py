@@ -15,6 +15,7 @@ from tests.conftest import running_app
 from hcp.alerts import service
 from hcp.alerts.service import AlertEngine, engine_of
 from hcp.app import create_app
+from hcp.core.bus import Event
 from hcp.core.security import Principal
 from hcp.core.settings import Settings
 
@@ -70,3 +71,24 @@ async def test_stale_feed_price_spike_and_slow_switch(make_settings: Callable[..
         await engine._on_event(slow)
         assert await open_causes(engine) == before
         assert len(before) == 3
+
+
+async def test_the_tick_that_clears_a_stale_feed_is_not_undone_by_the_next_check(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The shared consumer may judge a tick before this process's own tick listener has seen it;
+    the resolution wakes the timer at once, and its stale check must count that tick."""
+    app = create_app(make_settings(market={"ingest": False}, economics={"plan": False}))
+    async with running_app(app):
+        platform = app.state.platform
+        engine = engine_of(platform)
+        assert engine is not None
+        engine._last_tick -= timedelta(seconds=platform.settings.market.stale_after_s + 1)
+        await engine.check_stale()
+        assert await open_causes(engine) == {"market_stale:feed": "open"}
+        tick = Event(subject="market.tick", data={"hashprice_usd_per_th_day": 0.05,
+                                                  "electricity_usd_per_mwh": {"HB_NORTH": 40.0}},
+                     ts=platform.clock.now().isoformat())
+        await engine._on_event(tick)  # as the durable consumer delivers it; `_on_tick` not yet
+        await engine.check_stale()
+        assert await open_causes(engine) == {"market_stale:feed": "resolved"}

@@ -219,6 +219,10 @@ class AlertEngine:
         self._subs.clear()
 
     async def _on_event(self, event: Event) -> None:
+        if event.subject == "market.tick":
+            # Before its verdicts resolve the stale-feed alert: the resolution wakes the timer,
+            # whose stale check must not beat `_on_tick` to this tick and raise the alert again.
+            await self._on_tick(event)
         resources = self.platform.settings.resources
         verdicts = list(rules.verdicts_of(
             event.subject, event.data, resources=resources, switch_latency_ms=self.settings.switch_latency_ms,
