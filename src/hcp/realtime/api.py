@@ -91,14 +91,16 @@ async def channels(websocket: WebSocket) -> None:
         await cancel_tasks(tasks)
         hub.disconnect(client)
     if recheck.done() and not recheck.cancelled() and isinstance(refused := recheck.result(), WebSocketException):
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(websocket.close(code=refused.code, reason=refused.reason or ""), CLOSE_TIMEOUT_S)
-        return
-    if client.dropped.is_set():
-        # Its socket is likely full: the close frame may never get through, so do not wait on it.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(websocket.close(code=CLOSE_TRY_LATER, reason="too slow: messages dropped"),
-                                   CLOSE_TIMEOUT_S)
+        await _close(websocket, refused.code, refused.reason or "")
+    elif client.dropped.is_set():
+        await _close(websocket, CLOSE_TRY_LATER, "too slow: messages dropped")
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close, waiting at most CLOSE_TIMEOUT_S: behind what a slow client did not read, the close
+    frame may never get through."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(websocket.close(code=code, reason=reason), CLOSE_TIMEOUT_S)
 
 
 async def _send(websocket: WebSocket, client: Client) -> None:
@@ -111,7 +113,7 @@ async def _send(websocket: WebSocket, client: Client) -> None:
 async def _recheck(websocket: WebSocket, hub: Hub, client: Client, bearer: str | None,
                    api_key: str | None) -> WebSocketException:
     """The connection's credential, checked again every `recheck_s`; returns why it no longer
-    holds. A changed role or tenant applies at once: channels it no longer allows are dropped."""
+    holds. A changed role or tenant applies at once (`Hub.reauthorise`)."""
     while True:
         await asyncio.sleep(hub.settings.recheck_s)
         try:
@@ -122,11 +124,7 @@ async def _recheck(websocket: WebSocket, hub: Hub, client: Client, bearer: str |
             log.warning("websocket credential check failed", user=client.principal.email, exc_info=True)
             continue
         if principal != client.principal:
-            client.principal = principal
-            lost = sorted(client.channels - allowed_channels(principal))
-            if lost:
-                client.channels.difference_update(lost)
-                hub.offer(client, control("unsubscribed", {"channels": sorted(client.channels), "denied": lost}))
+            hub.reauthorise(client, principal)
 
 
 async def _receive(websocket: WebSocket, hub: Hub, client: Client, last_id: str | None) -> None:

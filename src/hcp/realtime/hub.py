@@ -196,9 +196,20 @@ class Hub:
         for held in missed:
             self.offer(client, held.text)
 
-    def unsubscribe(self, client: Client, channels: Iterable[str]) -> None:
+    def unsubscribe(self, client: Client, channels: Iterable[str], *, denied: list[str] | None = None) -> None:
         client.channels.difference_update(channels)
-        self.offer(client, control("unsubscribed", {"channels": sorted(client.channels)}))
+        data: dict[str, Any] = {"channels": sorted(client.channels)}
+        if denied:
+            data["denied"] = denied
+        self.offer(client, control("unsubscribed", data))
+
+    def reauthorise(self, client: Client, principal: Principal) -> None:
+        """The client's credential now stands for this principal (a changed role or tenant):
+        channels it no longer allows are dropped at once, and named."""
+        client.principal = principal
+        lost = sorted(client.channels - allowed_channels(principal))
+        if lost:
+            self.unsubscribe(client, lost, denied=lost)
 
     # --- events ----------------------------------------------------------------------------------
     async def _on_event(self, event: Event) -> None:
