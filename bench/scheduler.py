@@ -35,10 +35,15 @@ from hcp.router.scheduler import Gpu, Job, Scheduler, classify
 GOAL_PER_S = 10_000
 
 
-def in_process(args: argparse.Namespace) -> None:
+def in_process(args: argparse.Namespace, *, power: bool = False) -> None:
+    """With `power`, each cycle starts as the orchestrator's tick does under a fleet plan: every
+    facility's headroom (room for two thirds of its GPUs busy) and each GPU's extra watts, set
+    and the free GPUs ordered by them (`Scheduler.set_power`)."""
     rng = random.Random(7)
     facilities, models = ("tx-north", "tx-south", "nd-ellendale"), ("H100", "A100")
     gpus = [Gpu(f"g{i}", facilities[i % 3], models[(i // 3) % 2]) for i in range(args.gpus)]
+    extra = {g.id: (0.0 if i % 4 == 0 else 620.0 if g.model == "H100" else 345.0) for i, g in enumerate(gpus)}
+    headroom = {f: sum(extra[g.id] for g in gpus if g.facility_id == f) * 2 / 3 for f in facilities}
     s = Scheduler(gpus)
     kinds = ("ai_inference", "ai_training", "batch")
     for i in range(args.queued):
@@ -49,6 +54,10 @@ def in_process(args: argparse.Namespace) -> None:
     placed, cycles, now = 0, 0, 3600.0
     start = time.perf_counter()
     while placed < args.queued and s.queue:
+        if power:
+            room = {f: headroom[f] - sum(extra[g] for j in s.running.values() if j.facility_id == f for g in j.gpus)
+                    for f in facilities}
+            s.set_power(room, extra)
         batch = s.schedule(now)
         placed += len(batch)
         cycles += 1
@@ -59,7 +68,8 @@ def in_process(args: argparse.Namespace) -> None:
         now += 60.0
     elapsed = time.perf_counter() - start
     rate = placed / elapsed
-    print(f"{args.gpus:,} GPUs, {args.queued:,} queued: {placed:,} placements in {cycles} cycles, "
+    print(f"{'under the plan power limits: ' if power else ''}"
+          f"{args.gpus:,} GPUs, {args.queued:,} queued: {placed:,} placements in {cycles} cycles, "
           f"{elapsed:.2f} s -> {rate:,.0f} placements/s "
           f"({'meets' if rate >= GOAL_PER_S else 'MISSES'} the {GOAL_PER_S:,}/s goal; "
           f"{rate / 810:.0f}x kube-scheduler's 810 pods/s floor)")
@@ -227,6 +237,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.skip_inprocess:
         in_process(args)
+        in_process(args, power=True)
     if not args.skip_http:
         asyncio.run(over_http(args))
 

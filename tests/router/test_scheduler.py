@@ -155,3 +155,69 @@ def test_no_gpu_ever_runs_two_workloads(ops) -> None:
                 holders[g] = j.id
         free = {g for pool in s.pools.values() for g in pool.free}
         assert free.isdisjoint(holders) and len(free) + len(holders) == len(s.gpus)
+
+
+def test_backfill_reserves_only_the_blocked_jobs_pool_so_priority_is_not_inverted() -> None:
+    # The issue's case: a 4xH100 job waits for its GPUs; an A100 job of priority 5 running for
+    # days must not wait behind it (it needs none of its GPUs), nor let a priority-2 job go first.
+    s = Scheduler(fleet({("tx", "H100"): 4, ("nd", "A100"): 3}))
+    s.submit(job("busy", count=3, duration=3600, submitted=0, preemptible=False))
+    s.schedule(now=0)
+    s.submit(job("head", count=4, priority=6, submitted=10))
+    s.submit(job("j", model="A100", priority=5, duration=7 * 86_400, submitted=20))
+    s.submit(job("k", model="A100", priority=2, duration=600, submitted=30))
+    s.submit(job("pair", model="A100", count=2, priority=4, duration=5 * 3600, submitted=40))
+    placed = {p.job.id for p in s.schedule(now=60)}
+    assert "head" not in placed and s.reasons()["head"].startswith("GPUs:")
+    assert {"j", "pair"} <= placed  # the A100s are nobody's reservation
+    assert "k" not in placed and s.reasons()["k"].startswith("GPUs:")  # the last A100 went to priority 5 first
+
+
+def test_a_job_in_the_reserved_pool_waits_and_says_for_whom() -> None:
+    s = Scheduler(fleet({("tx", "H100"): 4}))
+    s.submit(job("busy", count=3, duration=3600, submitted=0, preemptible=False))
+    s.schedule(now=0)
+    s.submit(job("head", count=4, priority=9, submitted=10))
+    s.submit(job("long", count=1, duration=10 * 3600, submitted=30))
+    assert s.schedule(now=60) == []
+    assert s.reasons()["long"].startswith("reserved:") and "head" in s.reasons()["long"]
+
+
+def test_power_headroom_limits_placement_and_cheap_gpus_go_first() -> None:
+    gpus = fleet({("tx", "H100"): 3})
+    s = Scheduler(gpus)
+    # The plan already counts the first at full power (it planned work on it).
+    s.set_power({"tx": 700.0}, {g.id: 0.0 if g is gpus[0] else 620.0 for g in gpus})
+    s.submit(job("a", count=2, submitted=0))
+    s.submit(job("b", count=1, submitted=1))
+    (p,) = s.schedule(now=10)
+    assert p.job.id == "a" and gpus[0].id in p.gpus  # 0 W + 620 W fit in 700 W
+    assert s.headroom_w["tx"] == 80.0
+    assert s.reasons()["b"].startswith("power cap:") and "tx has 1 H100 free" in s.reasons()["b"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(ops=st.lists(st.tuples(st.integers(1, 10), st.sampled_from(["H100", "A100", "any"]),
+                              st.integers(1, 6), st.integers(60, 20_000), st.integers(0, 2)), min_size=1, max_size=60),
+       headroom=st.none() | st.floats(0, 6000))
+def test_no_queued_job_waits_beside_gpus_that_fit_it_without_a_claim_on_them(ops, headroom) -> None:
+    """After every round, a queued job that fits some pool's free GPUs and power now waits only
+    because a job ahead of it reserved exactly that pool; every queued job has a reason."""
+    gpus = fleet({("tx", "H100"): 6, ("nd", "H100"): 4, ("nd", "A100"): 5})
+    s = Scheduler(gpus)
+    extra = {g.id: (620.0 if g.model == "H100" else 345.0) * (i % 2) for i, g in enumerate(gpus)}
+    for i, (prio, model, count, duration, finish_some) in enumerate(ops):
+        s.set_power({} if headroom is None else {"tx": headroom, "nd": headroom}, extra)
+        s.submit(job(f"j{i}", priority=prio, model=model, count=count, duration=duration, submitted=i,
+                     kind="batch", preemptible=False))
+        s.schedule(now=i)
+        why = s.reasons()
+        assert set(why) == set(s.queue)
+        for j in s.queue.values():
+            fits = [pool for (fac, m), pool in s.pools.items()
+                    if m in s._models(j) and len(pool.free) >= j.gpu_count
+                    and s._power_fits(fac, s._cheapest(pool.free, j.gpu_count))]
+            if fits:
+                assert why[j.id].startswith("reserved:"), (j, why[j.id])
+        for jid in list(s.running)[:finish_some]:
+            s.finish(jid)

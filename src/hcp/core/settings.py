@@ -124,6 +124,13 @@ class EconomicsSettings(BaseModel):
     min_gain_usd_per_hour: float = Field(1.0, ge=0)
     # A unit that changed mode less than this long ago keeps it (unless a cap forces a change).
     min_dwell_s: float = Field(900.0, ge=0)
+    # What a switch costs the objective: an ASIC's start-up ramp and a GPU's switch, in seconds.
+    asic_ramp_s: float = Field(600.0, ge=0, le=86_400)
+    gpu_switch_s: float = Field(0.5, ge=0, le=3_600)
+    # A spot rental ends this long (clock time) after the plan gives notice.
+    spot_notice_s: float = Field(120.0, ge=0, le=86_400)
+    # Replan on a change of demand (work queued or ended) at most this often, in wall seconds.
+    replan_s: float = Field(1.0, gt=0, le=3_600)
 
 
 class OrchestratorSettings(BaseModel):
@@ -139,6 +146,8 @@ class OrchestratorSettings(BaseModel):
     retries: int = Field(2, ge=0, le=10)
     # Real seconds between checks of the database against what the drivers report (drift repair).
     reconcile_s: float = Field(30.0, gt=0)
+    # A fleet plan older than this (clock seconds: the prices stopped) no longer steers placement.
+    plan_max_age_s: float = Field(600.0, gt=0)
     # Demo mode: the demo customers keep submitting workloads (`hcp up --demo` turns it on).
     demo_demand: bool = False
     demo_demand_interval_s: float = Field(5.0, gt=0)

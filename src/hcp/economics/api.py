@@ -36,8 +36,9 @@ async def start(platform: Platform) -> None:
         return
     loop = service.PlanLoop(
         platform, fleet=fleet_from_resources, workloads=queued_demand,
-        hysteresis=Hysteresis(min_gain_usd_per_hour=s.min_gain_usd_per_hour, min_dwell_s=s.min_dwell_s),
-        min_interval_s=s.plan_interval_s,
+        hysteresis=Hysteresis(min_gain_usd_per_hour=s.min_gain_usd_per_hour, min_dwell_s=s.min_dwell_s,
+                              asic_ramp_s=s.asic_ramp_s, gpu_switch_s=s.gpu_switch_s, spot_notice_s=s.spot_notice_s),
+        min_interval_s=s.plan_interval_s, replan_s=s.replan_s,
     )
     await loop.start()
     platform.state[STATE_KEY] = loop
@@ -57,12 +58,13 @@ async def optimize(body: OptimizeRequest) -> OptimizeResponse:
     return await asyncio.to_thread(run_optimizer, body)
 
 
-@router.get("/economics/plan", response_model=PlanOut, summary="The current fleet plan and its expected profit")
+@router.get("/economics/plan", response_model=PlanOut, summary="The current fleet plan and its expected profit, "
+                    "each GPU as the allocations table has it now")
 async def current_plan(session: SessionDep) -> PlanOut:
     record = await service.latest_plan_record(session=session)
     if record is None:
         raise NotFound("no plan yet: plans follow market ticks")
-    return PlanOut.model_validate(record, from_attributes=True)
+    return PlanOut.model_validate(service.plan_as_it_stands(record, await fleet_from_resources(session)))
 
 
 @router.get("/economics/profitability",

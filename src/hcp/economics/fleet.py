@@ -2,7 +2,8 @@
 
 A unit the resource manager reports offline, in maintenance or critically unhealthy is left
 out of the plan. ASICs whose firmware takes power targets are offered points along their
-model's efficiency curve; others mine at stock power or are curtailed.
+model's efficiency curve; others mine at stock power or are curtailed. A GPU that holds an
+allocation carries its workload and tenant: the planner treats it as a fixed commitment.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ def unit_state(view: dict[str, object]) -> UnitState | None:
         return UnitState(str(view["id"]), "asic", str(facility), model, power, hashrate, curve=curve,
                          available=available)
     full_w, idle_w = GPU_POWER_W.get(model, (float(nominal.get("power_w") or 700.0), 80.0))
+    held = view.get("allocation")  # the allocations table: the unit is a workload's commitment
+    workload_id = tenant_id = None
+    if isinstance(held, dict):
+        workload_id, tenant_id = str(held["workload_id"]), held.get("tenant_id")
     return UnitState(str(view["id"]), "gpu", str(facility), model, float(nominal.get("power_w") or full_w),
-                     idle_power_w=idle_w, available=available)
+                     idle_power_w=idle_w, available=available, workload_id=workload_id,
+                     tenant_id=None if tenant_id is None else str(tenant_id))
 
 
 async def fleet_from_resources(session: AsyncSession) -> list[UnitState]:

@@ -3,7 +3,13 @@
 A pure function of prices, fleet and queued workloads (`POST /economics/optimize`). Each ASIC
 mines at one point of its power curve or is curtailed; each workload is placed whole on GPUs
 of its model in one facility, or not at all; a GPU left over is rented on spot or idles.
-Objective: USD per hour = mining revenue + workload and spot revenue - energy.
+Objective: USD per hour = mining revenue + workload and spot revenue - energy - switching.
+
+Admitted customer work (`committed`) is a constraint with its SLO, not revenue to trade: it
+goes first (a premium larger than anything else a GPU or its watts could earn), so it is
+placed whenever GPUs and power allow. Switching is priced against each unit's current mode:
+an ASIC's start-up ramp and a GPU's switch lose what the unit would earn meanwhile, spread
+over the horizon a decision holds for.
 
 How it scales: identical units are interchangeable, so the problem is solved over classes
 (ASICs with the same facility and curve; GPUs with the same facility, model and power;
@@ -63,6 +69,10 @@ class Problem:
     workload_count: IntArray
     workload_price: FloatArray
     spot_usd_per_hour: dict[str, float]
+    workload_committed: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    current: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # mode code, -1 unknown
+    asic_ramp_h: float = 0.0  # hours of revenue an ASIC start loses, per hour of horizon
+    gpu_switch_h: float = 0.0  # the same for a GPU's change of role
 
 
 @dataclass
@@ -131,6 +141,8 @@ def build_problem(req: OptimizeRequest) -> Problem:
                 if u.hashrate_ths is not None:
                     points = np.vstack([points, [[u.power_w, u.hashrate_ths]]])
                 curves[i] = np.unique(points, axis=0)
+    current = np.array([-1 if u.current_mode is None else MODE_NAMES.index(u.current_mode) for u in req.units],
+                       dtype=np.int64)
     workload_ids: list[str] = []
     for j, w in enumerate(req.workloads):
         if w.id in seen:
@@ -153,6 +165,10 @@ def build_problem(req: OptimizeRequest) -> Problem:
         workload_count=np.array([w.gpu_count for w in req.workloads], dtype=np.int64),
         workload_price=np.array([w.price_usd_per_gpu_hour for w in req.workloads]),
         spot_usd_per_hour=dict(req.gpu_spot_usd_per_hour),
+        workload_committed=np.array([w.committed for w in req.workloads], dtype=bool),
+        current=current,
+        asic_ramp_h=0.0 if req.switching is None else req.switching.asic_ramp_s / 3600 / req.switching.horizon_h,
+        gpu_switch_h=0.0 if req.switching is None else req.switching.gpu_switch_s / 3600 / req.switching.horizon_h,
     )
 
 
@@ -200,6 +216,15 @@ class _AsicClass:
     options: FloatArray  # [[power_w, hashrate_ths]] worth running, by rising power
     members: IntArray
     cols: list[int] = field(default_factory=list)
+    starting: bool = False  # curtailed now: mining means a start-up ramp
+
+
+def _was_mining(p: Problem, rows: IntArray) -> npt.NDArray[np.bool_]:
+    """Rows that mine now (or whose mode is unknown: no switch is charged for them)."""
+    if not len(p.current):
+        return np.ones(len(rows), dtype=bool)
+    mining: npt.NDArray[np.bool_] = p.current[rows] != CURTAILED
+    return mining
 
 
 @dataclass
@@ -209,7 +234,12 @@ class _Pool:
     power_w: float
     idle_w: float
     members: IntArray
+    current: int = -1  # mode code the members are in now (-1 unknown)
     spot_col: int = -1
+
+    def switch_h(self, p: Problem, mode: int) -> float:
+        """Hours of the new role's earnings a change into `mode` loses, per hour of horizon."""
+        return 0.0 if self.current == mode else p.gpu_switch_h
 
 
 @dataclass
@@ -225,19 +255,21 @@ class _Placement:
 def _asic_classes(p: Problem) -> list[_AsicClass]:
     asic_rows = np.flatnonzero(~p.is_gpu)
     plain = asic_rows[~np.isin(asic_rows, np.fromiter(p.curves, dtype=np.int64, count=len(p.curves)))]
-    keys = np.column_stack([p.facility[plain], p.power_w[plain], p.hashrate_ths[plain]]).astype(np.float64)
+    keys = np.column_stack([p.facility[plain], p.power_w[plain], p.hashrate_ths[plain],
+                            _was_mining(p, plain)]).astype(np.float64)
     distinct, members = _group(keys, plain)
-    classes = [_AsicClass(int(k[0]), np.array([[k[1], k[2]]]), m) for k, m in zip(distinct, members, strict=True)]
-    by_curve: dict[tuple[int, bytes], list[int]] = defaultdict(list)
+    classes = [_AsicClass(int(k[0]), np.array([[k[1], k[2]]]), m, starting=not k[3])
+               for k, m in zip(distinct, members, strict=True)]
+    by_curve: dict[tuple[int, bytes, bool], list[int]] = defaultdict(list)
     for r, pts in p.curves.items():
-        by_curve[(int(p.facility[r]), pts.tobytes())].append(r)
-    for (fac, _), rows in by_curve.items():
-        classes.append(_AsicClass(fac, p.curves[rows[0]], np.array(rows, dtype=np.int64)))
+        mining = bool(_was_mining(p, np.array([r]))[0])
+        by_curve[(int(p.facility[r]), pts.tobytes(), mining)].append(r)
+    for (fac, _, mining), rows in by_curve.items():
+        classes.append(_AsicClass(fac, p.curves[rows[0]], np.array(rows, dtype=np.int64), starting=not mining))
     # Only points that earn more than curtailing and more than every cheaper point can be optimal.
     for c in classes:
-        e = p.usd_per_wh[c.facility]
         opts = c.options[np.argsort(c.options[:, 0], kind="stable")]
-        gain = opts[:, 1] * p.hashprice / 24.0 - opts[:, 0] * e
+        gain = _asic_gain(p, c, opts)
         keep, best = [], 0.0
         for i, g in enumerate(gain):
             if g > best + 1e-12:
@@ -247,12 +279,36 @@ def _asic_classes(p: Problem) -> list[_AsicClass]:
     return [c for c in classes if len(c.options)]
 
 
+def _asic_gain(p: Problem, c: _AsicClass, options: FloatArray) -> FloatArray:
+    """USD/h of one unit of the class at each option, less its start-up ramp if it is curtailed now."""
+    revenue = options[:, 1] * p.hashprice / 24.0
+    gain: FloatArray = revenue - options[:, 0] * p.usd_per_wh[c.facility]
+    if c.starting:
+        gain = gain - revenue * p.asic_ramp_h
+    return gain
+
+
 def _pools(p: Problem) -> list[_Pool]:
     gpu_rows = np.flatnonzero(p.is_gpu)
+    now = p.current[gpu_rows] if len(p.current) else np.full(len(gpu_rows), -1)
     keys = np.column_stack([p.facility[gpu_rows], p.model[gpu_rows], p.power_w[gpu_rows],
-                            p.idle_power_w[gpu_rows]]).astype(np.float64)
+                            p.idle_power_w[gpu_rows], now]).astype(np.float64)
     distinct, members = _group(keys, gpu_rows)
-    return [_Pool(int(k[0]), int(k[1]), float(k[2]), float(k[3]), m) for k, m in zip(distinct, members, strict=True)]
+    return [_Pool(int(k[0]), int(k[1]), float(k[2]), float(k[3]), m, current=int(k[4]))
+            for k, m in zip(distinct, members, strict=True)]
+
+
+def _commitment_premium(p: Problem) -> float:
+    """USD/h per GPU that puts committed work ahead of anything else: more than a GPU could earn
+    on spot plus what its watts could earn mining (or any workload's price)."""
+    per_w = 0.0
+    for i in np.flatnonzero(~p.is_gpu):
+        opts = p.curves.get(int(i), np.array([[p.power_w[i], p.hashrate_ths[i]]]))
+        per_w = max(per_w, float(np.max(opts[:, 1] * p.hashprice / 24.0 / opts[:, 0])))
+    gpu_w = float(p.power_w[p.is_gpu].max()) if p.is_gpu.any() else 0.0
+    spot = max(p.spot_usd_per_hour.values(), default=0.0)
+    price = float(p.workload_price.max()) if len(p.workload_price) else 0.0
+    return 10.0 * (per_w * gpu_w + spot + price) + 1.0
 
 
 def solve(p: Problem, *, time_limit_s: float = 30.0) -> Solution:
@@ -274,9 +330,8 @@ def solve(p: Problem, *, time_limit_s: float = 30.0) -> Solution:
     power_terms: list[list[tuple[int, float]]] = [[] for _ in range(n_fac)]
 
     for c in classes:
-        e = p.usd_per_wh[c.facility]
-        for pw, hs in c.options:
-            col = m.var(hs * p.hashprice / 24.0 - pw * e, len(c.members))
+        for (pw, _hs), gain in zip(c.options, _asic_gain(p, c, c.options), strict=True):
+            col = m.var(float(gain), len(c.members))
             c.cols.append(col)
             power_terms[c.facility].append((col, pw))
         if len(c.cols) > 1:
@@ -288,8 +343,8 @@ def solve(p: Problem, *, time_limit_s: float = 30.0) -> Solution:
         e = p.usd_per_wh[q.facility]
         spot = p.spot_usd_per_hour.get(p.models[q.model])
         extra_w = q.power_w - q.idle_w
-        if spot is not None and spot - extra_w * e > 0:
-            q.spot_col = m.var(spot - extra_w * e, len(q.members))
+        if spot is not None and spot * (1 - q.switch_h(p, SPOT)) - extra_w * e > 0:
+            q.spot_col = m.var(spot * (1 - q.switch_h(p, SPOT)) - extra_w * e, len(q.members))
             pool_terms[qi].append((q.spot_col, 1.0))
             power_terms[q.facility].append((q.spot_col, extra_w))
 
@@ -307,8 +362,11 @@ def solve(p: Problem, *, time_limit_s: float = 30.0) -> Solution:
         groups[(p.workload_model[j], int(p.workload_count[j]))].append(j)
     model_index = {name: i for i, name in enumerate(p.models)}
     placements: list[_Placement] = []
+    value = p.workload_price.copy()
+    if len(p.workload_committed) and p.workload_committed.any():
+        value[p.workload_committed] += _commitment_premium(p)
     for (wmodel, count), members in groups.items():
-        ranked = sorted(members, key=lambda j: -p.workload_price[j])
+        ranked = sorted(members, key=lambda j: -value[j])
         wanted = list(range(len(p.models))) if wmodel == ANY_MODEL else (
             [model_index[wmodel]] if wmodel in model_index else [])
         link: list[tuple[int, float]] = []
@@ -317,9 +375,11 @@ def solve(p: Problem, *, time_limit_s: float = 30.0) -> Solution:
                 continue
             e = p.usd_per_wh[fac]
             most = min(len(members), gpus_at[(fac, mdl)] // count)
+            # A switch loses a moment of the dearest price of the group (small: a GPU switches in < 1 s).
+            switch_usd = float(p.workload_price[ranked[0]])
             if len(qis) == 1:
                 q = pools[qis[0]]
-                n = m.var(-count * (q.power_w - q.idle_w) * e, most)
+                n = m.var(-count * ((q.power_w - q.idle_w) * e + switch_usd * q.switch_h(p, WORKLOAD)), most)
                 pool_terms[qis[0]].append((n, float(count)))
                 power_terms[fac].append((n, count * (q.power_w - q.idle_w)))
                 placements.append(_Placement(ranked, count, n, [(qis[0], -1)]))
@@ -329,7 +389,7 @@ def solve(p: Problem, *, time_limit_s: float = 30.0) -> Solution:
                 split = []
                 for qi in qis:
                     q = pools[qi]
-                    u = m.var(-(q.power_w - q.idle_w) * e, len(q.members))
+                    u = m.var(-((q.power_w - q.idle_w) * e + switch_usd * q.switch_h(p, WORKLOAD)), len(q.members))
                     pool_terms[qi].append((u, 1.0))
                     power_terms[fac].append((u, q.power_w - q.idle_w))
                     gang.append((u, 1.0))
@@ -339,7 +399,7 @@ def solve(p: Problem, *, time_limit_s: float = 30.0) -> Solution:
             link.append((n, -1.0))
         if not link:
             continue
-        prices = p.workload_price[ranked]
+        prices = value[ranked]
         distinct, start_at = np.unique(-prices, return_index=True)
         sizes = np.diff(np.append(start_at, len(ranked)))
         for price, size in zip(-distinct, sizes, strict=True):
@@ -442,6 +502,27 @@ def objective_usd_per_hour(p: Problem, s: Solution) -> float:
     if len(spot):
         revenue += sum(p.spot_usd_per_hour[p.models[int(mi)]] for mi in p.model[spot])
     return float(revenue - (s.power_w * e).sum())
+
+
+def switching_usd_per_hour(p: Problem, s: Solution) -> float:
+    """What the plan's changes from the current modes cost, spread over the horizon (USD/h)."""
+    if not len(p.current):
+        return 0.0
+    starts = (p.current == CURTAILED) & (s.mode == MINING)
+    cost = float(s.hashrate_ths[starts].sum()) * p.hashprice / 24.0 * p.asic_ramp_h
+    moved = p.is_gpu & (p.current >= 0) & (s.mode != p.current) & ((s.mode == SPOT) | (s.mode == WORKLOAD))
+    for i in np.flatnonzero(moved):
+        value = (p.spot_usd_per_hour[p.models[int(p.model[i])]] if s.mode[i] == SPOT
+                 else float(p.workload_price[s.workload[i]]))
+        cost += value * p.gpu_switch_h
+    return cost
+
+
+def committed_gpus(p: Problem, s: Solution) -> int:
+    """GPUs the plan gives to committed (admitted) work: what no trade may lower."""
+    if not len(p.workload_committed):
+        return 0
+    return int(p.workload_count[s.placed & p.workload_committed].sum())
 
 
 def facility_power_w(p: Problem, s: Solution) -> FloatArray:

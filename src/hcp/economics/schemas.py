@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 Id = Field(min_length=1, max_length=128)
+Mode = Literal["mining", "curtailed", "workload", "spot", "idle"]
 
 
 class FacilityIn(BaseModel):
@@ -30,6 +31,8 @@ class UnitIn(BaseModel):
     curve: list[tuple[float, float]] | None = Field(None, min_length=1, max_length=64)
     model: str | None = Field(None, min_length=1, max_length=32, description="GPU only, e.g. H100")
     idle_power_w: float | None = Field(None, ge=0, le=100_000, description="GPU only")
+    current_mode: Mode | None = Field(
+        None, description="what the unit does now; with `switching`, leaving it costs the switch")
 
 
 class WorkloadIn(BaseModel):
@@ -38,6 +41,19 @@ class WorkloadIn(BaseModel):
     gpu_model: str = Field(min_length=1, max_length=32, description='a GPU model, or "any"')
     gpu_count: int = Field(ge=1, le=64)
     price_usd_per_gpu_hour: float = Field(ge=0, le=10_000)
+    committed: bool = Field(
+        False, description="admitted customer work (its SLO): placed before any GPU goes to spot or any "
+                           "ASIC mines, whenever GPUs and power allow; its price still counts as revenue")
+
+
+class SwitchingIn(BaseModel):
+    """What changing a unit's role costs: the value it does not earn while it changes, spread over
+    `horizon_h` (how long a decision holds: the planner's minimum dwell)."""
+
+    model_config = _STRICT
+    asic_ramp_s: float = Field(600.0, ge=0, le=86_400, description="an ASIC's start-up ramp (S21: minutes)")
+    gpu_switch_s: float = Field(0.5, ge=0, le=3_600, description="a GPU's switch (save, clear, load, init)")
+    horizon_h: float = Field(1.0, gt=0, le=8_760)
 
 
 class OptimizeRequest(BaseModel):
@@ -49,9 +65,8 @@ class OptimizeRequest(BaseModel):
     units: list[UnitIn] = Field(default_factory=list, max_length=1_000_000)
     workloads: list[WorkloadIn] = Field(default_factory=list, max_length=100_000)
     gpu_spot_usd_per_hour: dict[str, float] = Field(default_factory=dict)
-
-
-Mode = Literal["mining", "curtailed", "workload", "spot", "idle"]
+    switching: SwitchingIn | None = Field(
+        None, description="price role changes against each unit's `current_mode` (none when absent)")
 
 
 class Assignment(BaseModel):

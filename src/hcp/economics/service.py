@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from hcp.economics.planner import (
     WorkloadDemand,
     decide,
 )
+from hcp.resources import allocation
 from hcp.resources import service as resources
 
 log = structlog.get_logger(__name__)
@@ -109,6 +111,12 @@ async def latest_plan_record(*, session: AsyncSession) -> PlanRecord | None:
     return (await session.execute(select(PlanRecord).order_by(PlanRecord.ts.desc()).limit(1))).scalar_one_or_none()
 
 
+async def latest_plan_ts(*, session: AsyncSession) -> datetime | None:
+    """When the latest plan was made (without loading its decisions)."""
+    ts: datetime | None = await session.scalar(select(func.max(PlanRecord.ts)))
+    return ts
+
+
 def plan_from_record(record: PlanRecord) -> tuple[Plan, dict[str, datetime]]:
     decisions = {d["unit_id"]: Decision(**d) for d in record.decisions}
     plan = Plan(
@@ -120,6 +128,81 @@ def plan_from_record(record: PlanRecord) -> tuple[Plan, dict[str, datetime]]:
         recommendations=record.recommendations,
     )
     return plan, {uid: datetime.fromisoformat(ts) for uid, ts in record.last_change.items()}
+
+
+@dataclass(frozen=True)
+class PlanForWorkloads:
+    """What the workload loop needs of the latest plan: the GPUs rented on spot, the power the
+    plan counts for each GPU, each facility's watts left for new work, and why queued work waits."""
+
+    ts: datetime
+    spot: frozenset[str]
+    planned_w: dict[str, float]  # GPU -> watts the plan counts it drawing
+    headroom_w: dict[str, float]  # facility -> watts new work may still add
+    waiting: dict[str, str]
+
+
+def plan_for_workloads(record: PlanRecord | None, units: list[UnitState], *, now: datetime,
+                       max_age_s: float) -> PlanForWorkloads | None:
+    """The latest plan against the fleet as it is now (`units`, with the allocations table's
+    holders): a held GPU draws its full power whatever the plan said; None when there is no
+    plan, or it is too old to steer by (the prices stopped: work is placed without it)."""
+    if record is None or not record.decisions or (now - record.ts).total_seconds() > max_age_s:
+        return None
+    decided = {d["unit_id"]: d for d in record.decisions}
+    caps = {str(f["id"]): float(f["power_cap_kw"]) * 1000 for f in record.summary.get("facilities", [])}
+    drawn = dict.fromkeys(caps, 0.0)
+    spot, planned = set(), {}
+    for u in units:
+        d = decided.get(u.id)
+        if u.facility_id not in drawn:
+            continue
+        if u.workload_id is not None and u.available:
+            drawn[u.facility_id] += u.power_w
+        elif d is not None:
+            drawn[u.facility_id] += float(d["power_w"])
+        if u.kind == "gpu" and d is not None:
+            planned[u.id] = float(d["power_w"])
+            if d["mode"] == "spot" and u.workload_id is None:
+                spot.add(u.id)
+    waiting = {str(w["workload_id"]): str(w["reason"]) for w in record.summary.get("waiting", [])}
+    return PlanForWorkloads(ts=record.ts, spot=frozenset(spot), planned_w=planned,
+                            headroom_w={f: caps[f] - drawn[f] for f in caps}, waiting=waiting)
+
+
+def plan_as_it_stands(record: PlanRecord, units: list[UnitState]) -> dict[str, Any]:
+    """The latest plan with each GPU's role as the allocations table has it now: a GPU a workload
+    took since the plan shows that workload (and its tenant); one whose workload has ended since
+    shows idle. So the plan, /resources and /workloads agree about every unit."""
+    by_id = {u.id: u for u in units}
+    decisions: list[dict[str, Any]] = []
+    by_mode: dict[str, int] = {}
+    delta_w: dict[str, float] = {}
+    for d in record.decisions:
+        u = by_id.get(d["unit_id"])
+        now = {**d, "planned_mode": d["mode"]}  # what the planner decided, before what happened since
+        if u is not None and u.kind == "gpu":
+            if u.workload_id is not None and (not d.get("held") or d.get("workload_id") != u.workload_id):
+                now.update(mode="workload", workload_id=u.workload_id, tenant_id=u.tenant_id, held=True,
+                           power_w=u.power_w, spot_ends_at=None)
+            elif u.workload_id is None and d.get("held"):
+                idle = u.idle_power_w if u.idle_power_w is not None else 0.1 * u.power_w
+                now.update(mode="idle", workload_id=None, tenant_id=None, held=False, power_w=idle)
+            if now["power_w"] != d["power_w"]:
+                delta_w[u.facility_id] = delta_w.get(u.facility_id, 0.0) + float(now["power_w"]) - float(d["power_w"])
+        now.setdefault("facility_id", None if u is None else u.facility_id)
+        decisions.append(now)
+        by_mode[now["mode"]] = by_mode.get(now["mode"], 0) + 1
+    summary = dict(record.summary)
+    if record.decisions:
+        summary["units_by_mode"] = by_mode
+    summary["facilities"] = [
+        {**f, "power_kw": round(float(f["power_kw"]) + delta_w.get(str(f["id"]), 0.0) / 1000, 3)}
+        for f in summary.get("facilities", [])]
+    return {"id": record.id, "ts": record.ts, "objective_usd_per_hour": record.objective_usd_per_hour,
+            "optimum_usd_per_hour": record.optimum_usd_per_hour,
+            "hashprice_usd_per_th_day": record.hashprice_usd_per_th_day, "reason": record.reason,
+            "summary": summary, "decisions": decisions, "recommendations": record.recommendations}
 
 
 async def record_plan(*, session: AsyncSession, plan: Plan, last_change: dict[str, datetime]) -> PlanRecord:
@@ -153,35 +236,59 @@ async def no_workloads(_session: AsyncSession) -> list[WorkloadDemand]:
     return []
 
 
+# Workload states after which the plan's view of demand or commitments is out of date.
+DEMAND_CHANGES = frozenset({"queued", "running", "completed", "failed", "cancelled"})
+
+
 class PlanLoop:
-    """Plans on market ticks, at most every `min_interval_s` of clock time."""
+    """Plans on market ticks, at most every `min_interval_s` of clock time, and again (on the last
+    tick's prices, at most every `replan_s` of wall time) when admitted work is queued or ends, so
+    that a spot rental or mining power that queued work needs is freed without waiting for prices."""
 
     def __init__(
         self, platform: Platform, *, fleet: FleetSource, workloads: WorkloadSource = no_workloads,
-        hysteresis: Hysteresis | None = None, min_interval_s: float = 60.0,
+        hysteresis: Hysteresis | None = None, min_interval_s: float = 60.0, replan_s: float = 1.0,
     ) -> None:
         self.platform = platform
         self.fleet, self.workloads = fleet, workloads
         self.hysteresis = hysteresis or Hysteresis()
         self.min_interval_s = min_interval_s
-        self._sub: Subscription | None = None
+        self.replan_s = replan_s
+        self._subs: list[Subscription] = []
         self._lock = asyncio.Lock()
+        self._last_tick: tuple[Prices, dict[str, float]] | None = None
+        self._replan: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._sub = await self.platform.bus.subscribe(
-            "market.tick", self.on_tick, durable="economics-planner", deliver="new")
+        bus = self.platform.bus
+        self._subs = [
+            await bus.subscribe("market.tick", self.on_tick, durable="economics-planner", deliver="new"),
+            # Without a durable name every replica hears every change; each replans on its own
+            # last tick, and the lock in the database (one transaction) keeps plans in order.
+            await bus.subscribe("workload.state", self.on_demand),
+        ]
 
     async def stop(self) -> None:
-        if self._sub is not None:
+        for sub in self._subs:
             with contextlib.suppress(Exception):
-                await self._sub.stop()
-            self._sub = None
+                await sub.stop()
+        self._subs = []
+        if self._replan is not None:
+            self._replan.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._replan
+            self._replan = None
+
+    def _stale(self, prices: Prices) -> bool:
+        """A tick from before a restart (or feeds gone quiet): planning on it would be planning the past."""
+        age = self.platform.clock.now() - prices.ts
+        return age > timedelta(seconds=max(3 * self.min_interval_s, 300))
 
     async def on_tick(self, event: Event) -> None:
         prices, electricity = prices_from_tick(event.data)
-        now = self.platform.clock.now()
-        if now - prices.ts > timedelta(seconds=max(3 * self.min_interval_s, 300)):
-            return  # a tick from before a restart: planning on it would be planning the past
+        if self._stale(prices):
+            return
+        self._last_tick = (prices, electricity)
         async with self._lock, self.platform.db.transaction() as session:
             previous_record = await latest_plan_record(session=session)
             previous, last_change = plan_from_record(previous_record) if previous_record else (None, {})
@@ -190,20 +297,45 @@ class PlanLoop:
             await self.plan(session=session, prices=prices, electricity=electricity,
                             previous=previous, last_change=last_change)
 
+    async def on_demand(self, event: Event) -> None:
+        if event.data.get("status") not in DEMAND_CHANGES or self._last_tick is None:
+            return
+        if self._replan is None or self._replan.done():
+            self._replan = asyncio.create_task(self._replan_soon(), name="economics-replan")
+
+    async def _replan_soon(self) -> None:
+        await asyncio.sleep(self.replan_s)  # changes in a burst become one plan
+        if self._last_tick is None or self._stale(self._last_tick[0]):
+            return
+        prices, electricity = self._last_tick
+        try:
+            async with self._lock, self.platform.db.transaction() as session:
+                previous_record = await latest_plan_record(session=session)
+                previous, last_change = plan_from_record(previous_record) if previous_record else (None, {})
+                await self.plan(session=session, prices=prices, electricity=electricity, previous=previous,
+                                last_change=last_change, now=max(self.platform.clock.now(), prices.ts))
+        except Exception:
+            log.warning("replanning on a demand change failed; the next tick plans", exc_info=True)
+
     async def plan(
         self, *, session: AsyncSession, prices: Prices, electricity: dict[str, float],
-        previous: Plan | None, last_change: dict[str, datetime],
+        previous: Plan | None, last_change: dict[str, datetime], now: datetime | None = None,
     ) -> Plan | None:
         facilities = await facility_states(session=session, electricity=electricity)
         units = [u for u in await self.fleet(session) if u.facility_id in {f.id for f in facilities}]
         if not facilities or not units:
             return None
-        events = await active_demand_response(session=session, now=prices.ts)
+        at = now or prices.ts
+        if previous is not None and at < previous.ts:
+            at = previous.ts  # plans stay in order even when a tick's time is behind a replan's
+        events = await active_demand_response(session=session, now=at)
         workloads = await self.workloads(session)
         plan = await asyncio.to_thread(
-            decide, now=prices.ts, prices=prices, facilities=facilities, units=units, workloads=workloads,
+            decide, now=at, prices=prices, facilities=facilities, units=units, workloads=workloads,
             events=events, previous=previous, last_change=last_change, hysteresis=self.hysteresis,
         )
+        await allocation.lock_roles(session)
+        _count_held_since(plan, units, await allocation.held_units(session=session))
         changes = dict(last_change)
         for uid in plan.changed:
             changes[uid] = plan.ts
@@ -212,6 +344,19 @@ class PlanLoop:
         log.info("plan decided", objective_usd_per_hour=round(plan.objective_usd_per_hour, 2),
                  changed=len(plan.changed), reason=plan.reason)
         return plan
+
+
+def _count_held_since(plan: Plan, units: list[UnitState], held: dict[str, tuple[str, str | None]]) -> None:
+    """GPUs a workload took while the plan was being made are that workload's in it, not spot or
+    idle (the roles lock keeps any more from being taken until the plan commits)."""
+    by_id = {u.id: u for u in units}
+    for uid, (workload_id, tenant_id) in held.items():
+        d = plan.decisions.get(uid)
+        u = by_id.get(uid)
+        if d is None or u is None or (d.held and d.workload_id == workload_id):
+            continue
+        plan.decisions[uid] = Decision(unit_id=uid, mode="workload", power_w=u.power_w, workload_id=workload_id,
+                                       tenant_id=tenant_id, facility_id=u.facility_id, held=True)
 
 
 def profitability(

@@ -68,6 +68,7 @@ def workload_view(workload: Workload) -> dict[str, Any]:
         "facility_id": workload.facility_id, "submitted_at": workload.submitted_at,
         "queued_at": workload.queued_at, "started_at": workload.started_at,
         "finished_at": workload.finished_at, "failure_reason": workload.failure_reason,
+        "wait_reason": workload.wait_reason if workload.status in ("queued", "preempted", "submitted") else None,
         "preemptions": workload.preemptions, "created_by": workload.created_by,
     }
 

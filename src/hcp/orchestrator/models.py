@@ -56,6 +56,8 @@ class Workload(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Why it is not running yet, as the workload loop last saw it (None once placed).
+    wait_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     preemptions: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # A client's `Idempotency-Key`: the same key from the same tenant submits once.

@@ -60,6 +60,9 @@ class WorkloadOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     failure_reason: str | None
+    wait_reason: str | None = Field(
+        None, description="why a queued workload is not running yet: GPUs, power cap (or a demand-response "
+                          "window), a reservation for work ahead of it, fair share, or its price limit")
     preemptions: int
     created_by: str | None
 

@@ -21,7 +21,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,8 @@ from hcp.core.metrics import REGISTRY
 from hcp.core.platform import Platform
 from hcp.core.security import Principal, ensure_visible, tenant_filter
 from hcp.core.settings import Settings
+from hcp.economics import service as economics
+from hcp.economics.fleet import unit_state
 from hcp.economics.planner import WorkloadDemand
 from hcp.orchestrator import lifecycle
 from hcp.orchestrator.lifecycle import ACTIVE, Change, workload_view
@@ -198,10 +200,16 @@ async def queued_demand(session: AsyncSession) -> list[WorkloadDemand]:
     )).scalars().all()
     demand = []
     for w in rows:
-        model = "H100" if w.gpu_model == "any" else w.gpu_model
-        price = w.max_price_usd_per_gpu_hour or DEFAULT_RATE_USD_PER_GPU_HOUR.get(model, Decimal("2.00"))
-        demand.append(WorkloadDemand(id=w.id, gpu_model=model, gpu_count=w.gpu_count,
-                                     price_usd_per_gpu_hour=float(price)))
+        # What it is worth: the rate card, up to the owner's limit ("any" at the dearest model's rate).
+        rates = [DEFAULT_RATE_USD_PER_GPU_HOUR.get(m, Decimal("2.00"))
+                 for m in (GPU_MODELS if w.gpu_model == "any" else (w.gpu_model,))]
+        price = max(rates)
+        limit = w.max_price_usd_per_gpu_hour
+        if limit is not None:
+            price = min(price, limit)
+        demand.append(WorkloadDemand(id=w.id, gpu_model=w.gpu_model, gpu_count=w.gpu_count,
+                                     price_usd_per_gpu_hour=float(price), tenant_id=w.tenant_id,
+                                     max_price_usd_per_gpu_hour=None if limit is None else float(limit)))
     return demand
 
 
@@ -236,6 +244,10 @@ class OrchestratorLoop:
         self.preemptible: dict[str, bool] = {}
         self.reconciled = False
         self._suspects: set[str] = set()  # drift seen by the last check, repaired if seen again
+        self.plan: economics.PlanForWorkloads | None = None  # the latest plan, as the last sync read it
+        self.reasons: dict[str, str] = {}  # queued workload -> why it waits, as last written
+        # Queued work its owner's budget cannot run now: (reason, monotonic time to look again).
+        self.held_back: dict[str, tuple[str, float]] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -306,11 +318,22 @@ class OrchestratorLoop:
 
     # --- the fleet ------------------------------------------------------------------------------
     async def _sync_gpus(self, session: AsyncSession) -> dict[str, dict[str, Any]]:
-        views, _ = await resources.list_units(session=session, kind="gpu", limit=FLEET_LIMIT)
+        """The GPUs as resources and the fleet plan see them: a GPU the plan rents on spot is not
+        ours to place on, and each facility has the power the plan leaves it (one view: the plan
+        was made from the same allocations table, which counts what runs since)."""
+        views, _ = await resources.list_units(session=session, limit=FLEET_LIMIT)
+        fleet = {u.id: u for u in (unit_state(v) for v in views) if u is not None}
+        self.plan = economics.plan_for_workloads(
+            await economics.latest_plan_record(session=session), list(fleet.values()),
+            now=self.platform.clock.now(), max_age_s=self.settings.plan_max_age_s)
+        plan = self.plan
         s = self.scheduler
+        extra_w: dict[str, float] = {}
         ours = set(s.running)
         units: dict[str, dict[str, Any]] = {}
         for v in views:
+            if v["kind"] != "gpu":
+                continue
             uid = str(v["id"])
             units[uid] = v
             if v["facility_id"] is None:
@@ -319,8 +342,14 @@ class OrchestratorLoop:
                 s.add_gpu(Gpu(uid, str(v["facility_id"]), str(v["model"]), available=False))
             held = v["allocation"]
             usable = (v["status"] in ("online", "switching") and v["health"] != "critical"
-                      and (held is None or held["workload_id"] in ours))
+                      and (held is None or held["workload_id"] in ours)
+                      and (plan is None or uid not in plan.spot))
             s.set_available(uid, usable)
+            u = fleet.get(uid)
+            if plan is not None and u is not None:
+                # Work here adds what the plan does not count yet: nothing on a GPU it planned busy.
+                extra_w[uid] = max(0.0, u.power_w - plan.planned_w.get(uid, u.idle_power_w or 0.0))
+        s.set_power(plan.headroom_w if plan is not None else {}, extra_w)
         return units
 
     # --- reconciliation -------------------------------------------------------------------------
@@ -460,8 +489,9 @@ class OrchestratorLoop:
             rows = (await session.execute(
                 select(Workload.id, Workload.status).where(Workload.status.in_(ACTIVE)))).all()
             active = {wid: status for wid, status in rows}
+            held_back = self._held_back_now()
             fresh_ids = [wid for wid, st in active.items() if st == "queued" and wid not in s.queue
-                         and wid not in s.running]
+                         and wid not in s.running and wid not in held_back]
             fresh = (await session.execute(select(Workload).where(Workload.id.in_(fresh_ids)))).scalars().all() \
                 if fresh_ids else []
         for w in fresh:
@@ -499,17 +529,49 @@ class OrchestratorLoop:
             # A later placement of the same round may have displaced this one again.
             if s.running.get(job.id) is job and job.gpus == placement.gpus:
                 await self._place(job, placement.facility_id, placement.gpus)
+        await self._note_reasons()
+
+    def _held_back_now(self) -> set[str]:
+        """Workloads still held back for their budget (those whose time is up are looked at again)."""
+        now = time.monotonic()
+        self.held_back = {j: (why, until) for j, (why, until) in self.held_back.items() if until > now}
+        return set(self.held_back)
+
+    async def _note_reasons(self) -> None:
+        """Write why each queued workload waits, where that changed: the scheduler's reason, or the
+        plan's where it knows more (a spot rental's notice, a cap the planner could not lift)."""
+        reasons = {}
+        plan = self.plan
+        for job_id, why in self.scheduler.reasons().items():
+            planned = plan.waiting.get(job_id) if plan is not None else None
+            if planned and not why.startswith("reserved:"):
+                why = f"{why} (plan: {planned})" if why.startswith("fair share") else planned
+            reasons[job_id] = why[:500]
+        for job_id, (why, _until) in self.held_back.items():
+            reasons[job_id] = why[:500]
+        changed = [{"id": j, "wait_reason": r} for j, r in reasons.items() if self.reasons.get(j) != r]
+        if changed:
+            # One statement for them all (by primary key); a workload placed meanwhile shows no reason.
+            async with self.platform.db.transaction() as session:
+                await session.execute(update(Workload), changed)
+        self.reasons = reasons
 
     async def _place(self, job: Job, facility_id: str, gpus: Sequence[str]) -> None:
         at = self.platform.clock.now()
         try:
             async with self.platform.db.transaction() as session:
+                await allocation.lock_roles(session)
                 w = await lifecycle.lock(session, job.id)
                 if w.status != "queued":
                     raise Conflict(f"workload {job.id} is {w.status}")
+                await self._refuse_rented(session, gpus)
+                # Admitted work is a commitment unless its owner's budget says otherwise: the month's
+                # spend (running work included) may have grown since it was admitted.
+                await admission_check(session, w.tenant_id, w, settings=self.platform.settings, at=at)
                 await allocation.allocate(
                     session=session, unit_ids=list(gpus), workload_id=w.id, tenant_id=w.tenant_id,
                     expected_end_at=at + timedelta(seconds=max(1.0, w.duration_s)), at=at)
+                w.wait_reason = None
                 await lifecycle.transition(session, w, "scheduled",
                                            change=Change(at=at, reason="placed", units=tuple(gpus),
                                                          facility_id=facility_id))
@@ -519,6 +581,12 @@ class OrchestratorLoop:
             log.info("placement not carried out", workload_id=job.id, reason=str(exc))
             if job.id in self.scheduler.running:
                 self.scheduler.preempt(job.id)  # back to the queue in memory
+            if exc.code == "budget_exceeded":
+                # Its GPUs are fine; the workload sits out (not taking them round after round)
+                # until its budget is looked at again.
+                self.scheduler.cancel(job.id)
+                self.held_back[job.id] = (f"budget: {exc}", time.monotonic() + self.settings.reconcile_s)
+                return
             for g in gpus:
                 self.scheduler.set_available(g, False)  # until the next sync says otherwise
             return
@@ -526,6 +594,20 @@ class OrchestratorLoop:
         job.preemptible = False  # not while switching in
         self.busy.add(job.id)
         self._spawn(self._switch_in(job.id, tuple(gpus), job.type), f"orchestrator-switch-{job.id}")
+
+    async def _refuse_rented(self, session: AsyncSession, gpus: Sequence[str]) -> None:
+        """A plan made since this tick read its own may have rented a GPU out on spot: not ours then."""
+        newest = await economics.latest_plan_ts(session=session)
+        if newest is None or (self.plan is not None and newest <= self.plan.ts):
+            return
+        if (self.platform.clock.now() - newest).total_seconds() > self.settings.plan_max_age_s:
+            return  # too old to steer by (as `_sync_gpus` judges it)
+        record = await economics.latest_plan_record(session=session)
+        if record is None:
+            return
+        rented = {d["unit_id"] for d in record.decisions if d["mode"] == "spot"} & set(gpus)
+        if rented:
+            raise Conflict(f"the newest plan rents {', '.join(sorted(rented))} on spot", code="unit_rented")
 
     async def _switch_one(self, unit_id: str, workload_id: str | None, workload_type: str | None,
                           owner: str) -> Switch:

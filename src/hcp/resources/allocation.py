@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,17 @@ from hcp.core.errors import Conflict, InvalidInput, NotFound
 from hcp.resources.models import Allocation, Unit
 
 ALLOCATABLE_STATUSES = ("online",)
+# Taken by whoever writes units' roles (an allocation, a fleet plan) for the rest of its
+# transaction, so that a plan and a placement never cross: whichever commits second sees the other.
+ROLES_LOCK_KEY = 0x4843_5003
+
+
+async def lock_roles(session: AsyncSession) -> None:
+    """Serialise writers of units' roles until the transaction ends. PostgreSQL: a transaction
+    advisory lock. SQLite needs none: every writing transaction begins IMMEDIATE, one at a time."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROLES_LOCK_KEY})
 
 
 async def allocate(
@@ -51,7 +62,8 @@ async def allocate(
         async with session.begin_nested():
             # Inserted in one order by everyone: two allocators of overlapping units in opposite
             # orders would each wait on the other's uncommitted index entry (PostgreSQL: deadlock).
-            session.add_all(sorted(rows, key=lambda r: r.unit_id))
+            ordered: list[Allocation] = sorted(rows, key=lambda r: r.unit_id)
+            session.add_all(ordered)
             await session.flush()
     except IntegrityError:
         # Another allocator committed between our check and our insert: say who won.
@@ -127,3 +139,11 @@ async def list_allocations(
         .limit(limit).offset(offset)
     )).scalars().all()
     return list(rows), total
+
+
+async def held_units(*, session: AsyncSession) -> dict[str, tuple[str, str | None]]:
+    """Every unit an active allocation holds now: unit -> (workload, tenant)."""
+    rows = (await session.execute(
+        select(Allocation.unit_id, Allocation.workload_id, Allocation.tenant_id)
+        .where(Allocation.released_at.is_(None)))).all()
+    return {unit_id: (workload_id, tenant_id) for unit_id, workload_id, tenant_id in rows}

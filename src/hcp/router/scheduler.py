@@ -7,9 +7,11 @@ In memory and fast (the database records its decisions; it does not make them):
   share (the tenant holding the larger share of a GPU model waits behind the smaller one);
 - placement: all-or-nothing on healthy GPUs of the requested model in ONE facility, best fit
   (the facility left with the fewest free GPUs of that model), only on GPUs the fleet plan
-  gives to AI;
-- backfill: when the head of the queue cannot start, smaller workloads that will finish before
-  the head could start (or that use GPUs the head will not need) go ahead, as EASY backfill does;
+  gives to AI, and within the power the plan leaves the facility;
+- backfill: a workload that cannot start reserves only the pool (facility and GPU model) it
+  will start in; work behind it goes ahead in any other pool, and in its pool only if it ends
+  before the reservation or uses GPUs the reservation leaves spare (Slurm's and Kueue's rule);
+- reasons: every queued workload left waiting after a round says why (`reasons()`);
 - preemption: a workload that cannot be placed may displace preemptible workloads of lower
   priority in one facility; they go back to the queue keeping their original submission time.
 """
@@ -78,6 +80,7 @@ class Gpu:
     model: str
     available: bool = True  # healthy, online, and given to AI by the fleet plan
     job: str | None = None
+    extra_w: float = 0.0  # power a workload here adds beyond what the fleet plan counts for the GPU
 
 
 @dataclass
@@ -118,6 +121,22 @@ class _Pool:
     free: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Reservation:
+    """A blocked job's claim on the pool it will start in: when, and how many GPUs it leaves."""
+
+    job: Job
+    start_at: float
+    spare: int
+    pool: tuple[str, str] | None = None  # (facility, model); None when it lacks only power now
+
+    def reason(self) -> str:
+        fac, model = self.pool or ("", "")
+        return (f"reserved: the free {model} GPUs at {fac} are held for {self.job.id} (priority "
+                f"{self.job.priority}, ahead in the queue), which starts there as running work ends; "
+                f"this workload would run past that")
+
+
 class Scheduler:
     def __init__(self, gpus: Iterable[Gpu], *, weights: Weights | None = None) -> None:
         self.weights = weights or Weights()
@@ -133,6 +152,11 @@ class Scheduler:
         self.tenants: set[str] = set()
         self.usage: dict[str, float] = defaultdict(float)  # tenant -> decayed GPU-seconds used
         self._usage_at: float | None = None
+        # Watts each facility may still add for new work (the plan's cap less what it counts);
+        # a facility absent here has no limit the scheduler knows of.
+        self.headroom_w: dict[str, float] = {}
+        self.why: dict[str, str] = {}  # job -> why it waits, for those the last round looked at
+        self._dead: set[tuple[str, int]] = set()  # shapes the last round passed over
 
     # --- fleet ----------------------------------------------------------------------------------
     def add_gpu(self, gpu: Gpu) -> None:
@@ -248,12 +272,32 @@ class Scheduler:
     def _models(self, job: Job) -> list[str]:
         return sorted(self.totals) if job.gpu_model == ANY_MODEL else [job.gpu_model]
 
-    def _best_fit(self, job: Job) -> tuple[str, str] | None:
-        """(facility, model) whose free GPUs fit the job most tightly."""
+    def set_power(self, headroom_w: dict[str, float], extra_w: dict[str, float]) -> None:
+        """What the fleet plan allows: watts each facility may still add, and what work on each GPU
+        adds. Free GPUs are ordered so the cheapest (those the plan already counts busy) go first."""
+        self.headroom_w = dict(headroom_w)
+        for gid, gpu in self.gpus.items():
+            gpu.extra_w = extra_w.get(gid, 0.0)
+        for pool in self.pools.values():
+            pool.free.sort(key=lambda g: -self.gpus[g].extra_w)  # stable: the newest freed stay last
+
+    @staticmethod
+    def _cheapest(pool: list[str], count: int) -> list[str]:
+        """The `count` free GPUs taken next: the pool's tail (the cheapest in power, after `set_power`)."""
+        return pool[-count:]
+
+    def _power_fits(self, facility_id: str, gpus: list[str]) -> bool:
+        room = self.headroom_w.get(facility_id)
+        return room is None or sum(self.gpus[g].extra_w for g in gpus) <= room + 1e-6
+
+    def _best_fit(self, job: Job, *, power: bool = True) -> tuple[str, str] | None:
+        """(facility, model) whose free GPUs fit the job most tightly (and its power, if `power`)."""
         best: tuple[int, str, str] | None = None
         for model in self._models(job):
             for (fac, m), pool in self.pools.items():
                 if m != model or len(pool.free) < job.gpu_count:
+                    continue
+                if power and not self._power_fits(fac, self._cheapest(pool.free, job.gpu_count)):
                     continue
                 key = (len(pool.free), fac, m)
                 if best is None or key < best:
@@ -266,6 +310,8 @@ class Scheduler:
         del pool[-job.gpu_count:]
         for gid in gpus:
             self.gpus[gid].job = job.id
+        if facility_id in self.headroom_w:
+            self.headroom_w[facility_id] -= sum(self.gpus[g].extra_w for g in gpus)
         job.facility_id, job.gpus, job.started_at = facility_id, gpus, now
         self.queue.pop(job.id, None)
         self.running[job.id] = job
@@ -316,17 +362,17 @@ class Scheduler:
         self.queue[job.id] = job
         return job
 
-    def _shadow(self, job: Job, now: float) -> tuple[float, dict[tuple[str, str], int]]:
-        """When the blocked head could start at the earliest, and how many GPUs of each pool it
-        leaves spare then (EASY backfill's reservation)."""
-        best_t, spare = float("inf"), dict[tuple[str, str], int]()
+    def _shadow(self, job: Job, now: float) -> _Reservation | None:
+        """Where and when a blocked job could start at the earliest, and how many GPUs of that
+        pool it leaves spare then (EASY backfill's reservation, one pool per blocked job)."""
+        best: _Reservation | None = None
         for model in self._models(job):
             for (fac, m), pool in self.pools.items():
                 if m != model:
                     continue
                 free = len(pool.free)
-                if free >= job.gpu_count:
-                    return now, {(fac, m): free - job.gpu_count}
+                if free >= job.gpu_count:  # GPUs enough but not the power: it starts when power allows
+                    return _Reservation(job, now, free - job.gpu_count)
                 ends = sorted(
                     (r.started_at + r.duration_s, len(r.gpus)) for r in self.running.values()
                     if r.facility_id == fac and r.gpus and self.gpus[r.gpus[0]].model == m
@@ -335,17 +381,18 @@ class Scheduler:
                 for t, n in ends:
                     free += n
                     if free >= job.gpu_count:
-                        if t < best_t:
-                            best_t, spare = t, {(fac, m): free - job.gpu_count}
+                        if best is None or t < best.start_at:
+                            best = _Reservation(job, t, free - job.gpu_count, (fac, m))
                         break
-        return best_t, spare
+        return best
 
-    def _preemption(self, job: Job) -> tuple[str, str, list[Job]] | None:
-        """The cheapest set of lower-priority preemptible jobs whose GPUs make room for `job`."""
+    def _preemption(self, job: Job, reserved: dict[tuple[str, str], _Reservation]) -> tuple[str, str, list[Job]] | None:
+        """The cheapest set of lower-priority preemptible jobs whose GPUs make room for `job`, in a
+        pool no job ahead of it has reserved."""
         best: tuple[tuple[int, int], str, str, list[Job]] | None = None
         for model in self._models(job):
             for (fac, m), pool in self.pools.items():
-                if m != model:
+                if m != model or (fac, m) in reserved:
                     continue
                 victims = sorted(
                     (r for r in self.running.values()
@@ -362,43 +409,52 @@ class Scheduler:
                     free += sum(1 for g in v.gpus if self.gpus[g].available)
                 if free < job.gpu_count:
                     continue
+                freed = [*pool.free, *(g for v in chosen for g in v.gpus if self.gpus[g].available)]
+                room = self.headroom_w.get(fac)
+                if room is not None and sum(sorted(self.gpus[g].extra_w for g in freed)[:job.gpu_count]) > (
+                        room + sum(self.gpus[g].extra_w for v in chosen for g in v.gpus) + 1e-6):
+                    continue  # the power would not be there either
                 cost = (sum(len(v.gpus) for v in chosen), max((v.priority for v in chosen), default=0))
                 if best is None or cost < best[0]:
                     best = (cost, fac, m, chosen)
         return None if best is None else (best[1], best[2], best[3])
 
     def schedule(self, now: float, *, limit: int | None = None) -> list[Placement]:
-        """Place what can be placed now, in queue order, with backfill and preemption."""
+        """Place what can be placed now, in queue order, with backfill and preemption; note in
+        `why` the reason of every job left waiting."""
         self.account(now)
         placements: list[Placement] = []
-        blocked_head: Job | None = None
-        shadow_t, spare = float("inf"), dict[tuple[str, str], int]()
+        reserved: dict[tuple[str, str], _Reservation] = {}  # pool -> the first blocked job's claim on it
         dead: set[tuple[str, int]] = set()
+        self.why = {}
+        blocked = False
         backfill_budget = self.weights.backfill_depth
         for job in self._dynamic_order(now, dead):
             if limit is not None and len(placements) >= limit:
                 break
-            if blocked_head is not None:
+            if blocked:
                 backfill_budget -= 1
                 if backfill_budget < 0:
                     break
             fit = self._best_fit(job)
-            if fit is not None and blocked_head is not None:
-                fac, model = fit
-                finishes_in_time = now + job.duration_s <= shadow_t
-                uses_spare = spare.get(fit, 0) >= job.gpu_count
+            if fit is not None and fit in reserved:
+                claim = reserved[fit]
+                finishes_in_time = now + job.duration_s <= claim.start_at
+                uses_spare = claim.spare >= job.gpu_count
                 if not (finishes_in_time or uses_spare):
-                    continue  # would delay the head of the queue
-                if uses_spare and not finishes_in_time:
-                    spare[fit] -= job.gpu_count
-                gpus = self._start(job, fac, model, now)
-                placements.append(Placement(job, fac, gpus, backfilled=True))
-                continue
+                    other = self._best_fit_outside(job, reserved)
+                    if other is None:
+                        self.why[job.id] = claim.reason()
+                        continue  # would delay a job ahead of it
+                    fit = other
+                elif uses_spare and not finishes_in_time:
+                    claim.spare -= job.gpu_count
             if fit is not None:
                 fac, model = fit
-                placements.append(Placement(job, fac, self._start(job, fac, model, now)))
+                gpus = self._start(job, fac, model, now)
+                placements.append(Placement(job, fac, gpus, backfilled=bool(reserved)))
                 continue
-            room = self._preemption(job) if blocked_head is None else None
+            room = self._preemption(job, reserved)
             if room is not None:
                 fac, model, victims = room
                 for v in victims:
@@ -407,10 +463,71 @@ class Scheduler:
                     gpus = self._start(job, fac, model, now)
                     placements.append(Placement(job, fac, gpus, preempted=tuple(v.id for v in victims)))
                     continue
-            if blocked_head is None:
-                blocked_head = job
-                shadow_t, spare = self._shadow(job, now)
-            if fit is None:
-                dead.add((job.gpu_model, job.gpu_count))
+            blocked = True
+            shape = (job.gpu_model, job.gpu_count)
+            self.why[job.id] = self._blocked_reason(job)
+            if not self._claims(job, reserved):
+                shadow = self._shadow(job, now)
+                if shadow is not None and shadow.pool is not None:
+                    reserved[shadow.pool] = shadow
+            # Nothing frees GPUs or power later in the round (bar preemption, which a job of the
+            # same shape behind this one cannot do better): its shape is passed over from now on.
+            dead.add(shape)
+        self._dead = dead
         return placements
 
+    def reasons(self) -> dict[str, str]:
+        """Why each queued job waits after the last round (computed when asked: the round itself
+        notes only the jobs it looked at)."""
+        by_shape: dict[tuple[str, int], str] = {}
+        turn = (f"fair share: work ahead of it in the queue (priority, age and each tenant's share) is looked "
+                f"at first; each round looks {self.weights.backfill_depth:,} past the first that must wait")
+        out: dict[str, str] = {}
+        for job_id, job in self.queue.items():
+            reason = self.why.get(job_id)
+            if reason is None:
+                shape = (job.gpu_model, job.gpu_count)
+                if shape in self._dead:  # passed over with its shape: it lacks what the first of them lacked
+                    reason = by_shape.get(shape)
+                    if reason is None:
+                        reason = by_shape[shape] = self._blocked_reason(job)
+                else:
+                    reason = turn
+            out[job_id] = reason
+        return out
+
+    def _claims(self, job: Job, reserved: dict[tuple[str, str], _Reservation]) -> bool:
+        """Whether a pool the job could use is already reserved by a job ahead of it (one claim per
+        pool: the first blocked job's, as EASY backfill keeps one reservation)."""
+        return any((fac, m) in reserved for (fac, m) in self.pools if m in self._models(job))
+
+    def _best_fit_outside(self, job: Job, reserved: dict[tuple[str, str], _Reservation]) -> tuple[str, str] | None:
+        """The tightest fit among pools nobody ahead has reserved."""
+        best: tuple[int, str, str] | None = None
+        for model in self._models(job):
+            for (fac, m), pool in self.pools.items():
+                if m != model or (fac, m) in reserved or len(pool.free) < job.gpu_count:
+                    continue
+                if not self._power_fits(fac, self._cheapest(pool.free, job.gpu_count)):
+                    continue
+                key = (len(pool.free), fac, m)
+                if best is None or key < best:
+                    best = key
+        return None if best is None else (best[1], best[2])
+
+    def _blocked_reason(self, job: Job) -> str:
+        """Why a job finds no place now: GPUs or the facility's power."""
+        what = f"{job.gpu_count}x {job.gpu_model}"
+        roomy = [(fac, m, pool) for (fac, m), pool in self.pools.items()
+                 if m in self._models(job) and len(pool.free) >= job.gpu_count]
+        if not roomy:
+            most = max((len(pool.free) for (_f, m), pool in self.pools.items() if m in self._models(job)),
+                       default=0)
+            return (f"GPUs: no facility has {what} free now (at most {most} free in one facility; the rest "
+                    f"serve workloads, are rented on spot, or are offline)")
+        parts = []
+        for fac, m, pool in sorted(roomy, key=lambda r: (r[0], r[1])):
+            need = sum(self.gpus[g].extra_w for g in self._cheapest(pool.free, job.gpu_count))
+            parts.append(f"{fac} has {len(pool.free)} {m} free but {self.headroom_w.get(fac, 0.0) / 1000:,.2f} kW "
+                         f"of its cap left for the {need / 1000:,.2f} kW they add")
+        return "power cap: " + "; ".join(parts)
