@@ -219,8 +219,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             for connection in connections:
                 connection.parse()
             short = [i for i, c in enumerate(clients) if (c.steady_count, c.burst_count) != (expected, args.burst)]
-            assert not short, f"{len(short)} clients missed messages, e.g. #{short[0]}: " \
-                f"{clients[short[0]].steady_count}/{expected} steady, {clients[short[0]].burst_count}/{args.burst} burst"
+            first = clients[short[0]] if short else None
+            assert first is None, f"{len(short)} clients missed messages, e.g. #{short[0]}: " \
+                f"{first.steady_count}/{expected} steady, {first.burst_count}/{args.burst} burst"
         finally:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(child.wait(), 30)

@@ -262,6 +262,13 @@ def backtest(
         help="price-threshold's strike price. Default: the fleet's break-even at the first step's hashprice.")] = None,
     exact: Annotated[bool, typer.Option(
         "--exact", help="hybrid: run the exact optimizer at every step (slow: small fleets, short periods).")] = False,
+    asic_ramp_s: Annotated[float, typer.Option(
+        "--asic-ramp-s", help="Seconds of revenue an ASIC start loses (its ramp).")] = 600.0,
+    gpu_switch_s: Annotated[float, typer.Option(
+        "--gpu-switch-s", help="Seconds of its new role's price a GPU's change of role loses.")] = 0.5,
+    min_dwell_s: Annotated[float, typer.Option(
+        "--min-dwell-s", help="hybrid keeps a count unless changing it gains more over this many seconds "
+                              "than the switches it adds.")] = 900.0,
     out: Annotated[Path, typer.Option(help="Directory for backtest.json and backtest.html.")] = Path("var/backtest"),
 ) -> None:
     """Backtest strategies over a price history: print the comparison, write the report and plot."""
@@ -291,6 +298,9 @@ def backtest(
 
     period = moment("--from", start), moment("--to", end)
     try:
+        bt.check_seconds("--asic-ramp-s", asic_ramp_s, bt.MAX_ASIC_RAMP_S)
+        bt.check_seconds("--gpu-switch-s", gpu_switch_s, bt.MAX_GPU_SWITCH_S)
+        bt.check_seconds("--min-dwell-s", min_dwell_s, bt.MAX_MIN_DWELL_S)
         history = bt.sample_prices() if prices is None else bt.load_prices(prices)
         chosen = bt.select_period(history, *period, start_field="--from", end_field="--to")
         model = bt.build_model(bt.load_fleet(fleet or bt.SAMPLE_FLEET), chosen)
@@ -309,6 +319,7 @@ def backtest(
     tasks = {name: bar.add_task(name, total=len(chosen)) for name in dict.fromkeys(names)}
     with bar:
         result = bt.run_backtest(model, chosen, list(tasks), threshold_usd_per_mwh=threshold, exact=exact,
+                                 asic_ramp_s=asic_ramp_s, gpu_switch_s=gpu_switch_s, min_dwell_s=min_dwell_s,
                                  progress=lambda name, done, _total: bar.update(tasks[name], completed=done))
     typer.echo(format_table(result))
     json_path, html_path = write_report(result, out)

@@ -20,6 +20,7 @@ import pytest
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from hcp.core.errors import InvalidInput, install_error_handlers
 from hcp.economics import backtest as bt
@@ -89,8 +90,8 @@ def test_cli_on_the_sample_prints_the_comparison_and_writes_the_plot(tmp_path: P
     out = done.stdout
     assert "105,120 steps (8,760.0 h)" in out and "SYNTHETIC" in out
     header = next(line for line in out.splitlines() if line.startswith("strategy"))
-    for column in ("profit", "mining", "AI contracted", "spot", "energy MWh", "energy cost", "curtailed ASIC-h",
-                   "switches"):
+    for column in ("profit", "switching cost", "after switching", "mining", "AI contracted", "SLO shortfall", "spot",
+                   "energy MWh", "energy cost", "curtailed ASIC-h", "switches"):
         assert column in header
     rows = {line.split()[0]: line for line in out.splitlines() if line.split() and line.split()[0] in STRATEGIES}
     assert set(rows) == set(STRATEGIES)
@@ -104,6 +105,14 @@ def test_cli_on_the_sample_prints_the_comparison_and_writes_the_plot(tmp_path: P
     # Over a year of spikes the hybrid beats mining blindly, and renting spare GPUs beats idling them.
     assert by_name["hybrid"]["profit_usd"] > by_name["mine-always"]["profit_usd"]
     assert by_name["ai-first"]["revenue_usd"]["spot"] > 0 == by_name["mine-always"]["revenue_usd"]["spot"]
+    # It delivers every contracted GPU-hour, and earns more than any single mode after paying for
+    # its switches: the report says so and has nothing to warn about.
+    hybrid = by_name.pop("hybrid")
+    assert hybrid["slo_shortfall_gpu_hours"] == 0 and hybrid["switching_cost_usd"] > 0
+    for name, other in by_name.items():
+        assert hybrid["profit_after_switching_usd"] > other["profit_after_switching_usd"], name
+        assert f"${other['profit_after_switching_usd']:,.0f}" in rows[name]
+    assert "Best: hybrid after switching costs" in out and "Note:" not in out and report["notes"] == []
 
     page = (tmp_path / "report" / "backtest.html").read_text()
     assert page.count("<svg") >= 7 and "SYNTHETIC" in page
@@ -130,6 +139,7 @@ def test_cli_defaults_to_the_sample_and_takes_a_period_and_strategies(tmp_path: 
     (["--from", "yesterday"], "--from: 'yesterday' is not an ISO 8601"),
     (["--from", "2030-01-01"], "--from: no price rows in the period"),
     (["--prices", "missing.csv"], "missing.csv: cannot open"),
+    (["--asic-ramp-s", "-1"], "--asic-ramp-s: -1.0 is not a number of seconds from 0 to 86,400"),
 ])
 def test_cli_refuses_bad_input_with_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     done = hcp(*args, cwd=tmp_path)
@@ -196,15 +206,24 @@ def test_price_spike_above_break_even_makes_hybrid_curtail_and_beat_mine_always(
 
 
 def test_hybrid_is_never_worse_than_another_strategy_at_any_step() -> None:
+    # Every strategy runs the same contracts (commitments), so each step's decision of another
+    # strategy is a plan hybrid's optimum could have chosen: with switching free, it is never
+    # worse at any step. With switching priced hybrid may hold a step's count to save a ramp;
+    # then it is never worse over the run, after switching costs.
     rng = np.random.default_rng(5)
     prices = history({"N": rng.uniform(-10, 300, 200).tolist()}, spot={"H100": 2.2})
     prices.gpu_spot_usd_per_hour["H100"][:] = rng.uniform(0.5, 4.0, 200)
     for cap_kw in (100.0, 40.0, 9.0):
         model = build_model(small_fleet(cap_kw=cap_kw), prices)
-        result = run_backtest(model, prices)
-        hybrid = result.outcomes[0].profit_usd
+        result = run_backtest(model, prices, asic_ramp_s=0.0, gpu_switch_s=0.0)
+        hybrid = result.outcomes[0]
         for other in result.outcomes[1:]:
-            assert (hybrid >= other.profit_usd - 1e-3 * np.abs(hybrid) - 1e-9).all(), (cap_kw, other.strategy)
+            assert (hybrid.profit_usd >= other.profit_usd - 1e-3 * np.abs(hybrid.profit_usd) - 1e-9).all(), \
+                (cap_kw, other.strategy)
+            np.testing.assert_array_equal(hybrid.decision.placed, other.decision.placed)
+        priced = run_backtest(model, prices).summaries()
+        for other in priced[1:]:
+            assert priced[0].profit_after_switching_usd >= other.profit_after_switching_usd, (cap_kw, other.strategy)
 
 
 def test_over_the_cap_mine_always_keeps_the_most_efficient_asics() -> None:
@@ -241,6 +260,144 @@ def test_luxos_curve_lowers_power_under_a_tight_cap() -> None:
     per_unit = hybrid.decision.mining_w[0, luxos] / max(hybrid.decision.mining_units[0, luxos], 1)
     assert hybrid.decision.mining_units[0, luxos] == 2 and per_unit < 3500  # the efficient end of the curve
     assert hybrid.facility_power_w[0, 0] <= 15_000 + 1e-6
+
+
+# ------------------------------------------------------------------------------------------------
+# Commitments, SLO shortfall and switching
+
+
+HASHPRICE_USD_PER_TH_HOUR = (3.125 + FEES) * 144 * BTC / (DIFFICULTY * 2**32 / 600 / 1e12) / 24
+S21 = {"kind": "asic", "facility_id": "tx", "power_w": 3500, "hashrate_ths": 200}
+H100 = {"kind": "gpu", "facility_id": "tx", "model": "H100", "power_w": 700, "idle_power_w": 80}
+
+
+def one_site(cap_kw: float, units: list[dict[str, Any]], workloads: list[dict[str, Any]] | None = None) -> Fleet:
+    return Fleet.model_validate({"facilities": [{"id": "tx", "power_cap_kw": cap_kw, "market_node": "N"}],
+                                 "units": units, "workloads": workloads or []})
+
+
+def test_hybrid_runs_a_contracted_gang_even_where_mining_its_power_would_earn_more() -> None:
+    # 11 kW holds the idle GPUs (160 W) and three S21s (10.5 kW), or two S21s and the gang
+    # (1,240 W more). At $30/MWh the third S21 nets $0.31/h, the gang $0.06/h: a trader of
+    # revenue would drop the gang; admitted work runs whenever GPUs and power allow.
+    fleet = one_site(11.0, [{"id": "s21", "count": 3, **S21}, {"id": "h100", "count": 2, **H100}],
+                     [{"id": "cheap", "gpu_model": "H100", "gpu_count": 2, "price_usd_per_gpu_hour": 0.05}])
+    prices = history({"N": [30.0] * 24}, spot={"H100": 0.02})
+    model = build_model(fleet, prices)
+    result = run_backtest(model, prices)
+    for outcome, summary in zip(result.outcomes, result.summaries(), strict=True):
+        assert outcome.decision.placed.all(), outcome.strategy
+        assert summary.slo_shortfall_gpu_hours == 0 == summary.slo_shortfall_usd, outcome.strategy
+        assert summary.revenue_usd.ai_contracted == pytest.approx(2 * 0.05 * 24)
+    hybrid = result.outcomes[0]
+    assert hybrid.decision.mining_units.sum(axis=1).tolist() == [2] * 24  # the ASICs take what is left
+    exact = run_backtest(model, prices, ["hybrid"], exact=True).outcomes[0]  # the optimizer agrees
+    assert exact.decision.placed.all()
+    np.testing.assert_allclose(exact.profit_usd, hybrid.profit_usd, rtol=1e-9)
+
+
+def test_a_contract_the_fleet_cannot_power_is_a_shortfall_of_every_strategy_and_a_note() -> None:
+    # 1 kW: the idle GPUs fit, a 1,240 W gang never does, whatever the ASICs do.
+    fleet = one_site(1.0, [{"id": "s21", **S21}, {"id": "h100", "count": 2, **H100}],
+                     [{"id": "big", "gpu_model": "H100", "gpu_count": 2, "price_usd_per_gpu_hour": 3.0}])
+    prices = history({"N": [30.0] * 10})
+    result = run_backtest(build_model(fleet, prices), prices)
+    for summary in result.summaries():
+        assert summary.slo_shortfall_gpu_hours == 20 and summary.slo_shortfall_usd == 60
+    assert any("big" in note and "cannot run" in note for note in result.notes())
+
+
+def test_a_fleet_workload_is_always_a_commitment() -> None:
+    raw = small_fleet().model_dump()
+    assert raw["workloads"][0]["committed"] is True
+    raw["workloads"][0]["committed"] = False
+    with pytest.raises(ValidationError) as caught:
+        Fleet.model_validate(raw)
+    assert caught.value.errors()[0]["loc"] == ("workloads", 0, "committed")
+
+
+def test_switching_is_counted_and_priced() -> None:
+    # 100 S21s and two H100s on spot; for one hour power costs $400/MWh and spot pays $0.10.
+    prices = history({"N": [30.0, 30.0, 400.0, 30.0, 30.0]}, spot={"H100": 2.5})
+    prices.gpu_spot_usd_per_hour["H100"][2] = 0.1
+    model = build_model(one_site(1000.0, [{"id": "s21", "count": 100, **S21}, {"id": "h100", "count": 2, **H100}]),
+                        prices)
+    result = run_backtest(model, prices, ["hybrid", "price-threshold"], threshold_usd_per_mwh=100.0)
+    ramp = 100 * 200 * HASHPRICE_USD_PER_TH_HOUR * 600 / 3600  # 100 restarts: 10 minutes of 200 TH/s each
+    gpu = 2 * 2.5 * 0.5 / 3600  # two GPUs back on spot: half a second of $2.50/h each
+    hybrid, threshold = result.outcomes
+    assert hybrid.asic_stops.tolist() == threshold.asic_stops.tolist() == [0, 0, 100, 0, 0]
+    assert hybrid.asic_starts.tolist() == threshold.asic_starts.tolist() == [0, 0, 0, 100, 0]
+    assert hybrid.gpu_switches.tolist() == [0, 0, 2, 2, 0]  # to idle (free), back to spot (priced)
+    assert threshold.gpu_switches.tolist() == [0] * 5
+    np.testing.assert_allclose(hybrid.switching_usd, [0, 0, 0, ramp + gpu, 0], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(threshold.switching_usd, [0, 0, 0, ramp, 0], rtol=1e-12, atol=0)
+    summary = {s.strategy: s for s in result.summaries()}
+    hybrid_counts = summary["hybrid"].asic_starts, summary["hybrid"].asic_stops, summary["hybrid"].gpu_switches
+    assert hybrid_counts == (100, 100, 4)
+    assert summary["hybrid"].switches == 204 and summary["price-threshold"].switches == 200
+    assert summary["hybrid"].switching_cost_usd == round(ramp + gpu, 2) == 6.93
+    assert summary["price-threshold"].switching_cost_usd == round(ramp, 2)
+    for s in summary.values():
+        assert s.profit_after_switching_usd == pytest.approx(s.profit_usd - s.switching_cost_usd, abs=0.011)
+    # The seconds are parameters: no ramp, no cost.
+    free = run_backtest(model, prices, ["price-threshold"], threshold_usd_per_mwh=100.0, asic_ramp_s=0.0)
+    assert free.summaries()[0].switching_cost_usd == 0
+
+
+def test_hybrid_does_not_flap_asics_for_a_blip_worth_less_than_the_ramp() -> None:
+    # Five-minute steps. One at $150/MWh, over an S21's break-even (~$118.7): curtailing for it
+    # saves 3.5 kW x $31/MWh x 5 min = $0.009 an S21, its restart loses 10 minutes of $0.42/h = $0.069.
+    fleet = one_site(100.0, [{"id": "s21", "count": 10, **S21}])
+    calm, dear = [30.0] * 12, [400.0] * 12
+    blip = history({"N": [*calm, 150.0, *calm]}, step_h=1 / 12)
+    model = build_model(fleet, blip)
+    hybrid = run_backtest(model, blip, ["hybrid"]).outcomes[0]
+    assert hybrid.curtailed_asics.tolist() == [0] * 25 and hybrid.switches.sum() == 0
+    # Without a ramp to pay for, the step's optimum curtails; with it, that loses money.
+    free = run_backtest(model, blip, ["hybrid"], asic_ramp_s=0.0).outcomes[0]
+    assert free.curtailed_asics.tolist() == [0] * 12 + [10] + [0] * 12
+    priced = evaluate(model, blip, free.decision, "hybrid without switching costs")
+    assert priced.asic_starts.sum() == 10
+    assert priced.switching_usd.sum() == pytest.approx(10 * 200 * HASHPRICE_USD_PER_TH_HOUR / 6, rel=1e-12)
+    assert hybrid.profit_after_switching_usd.sum() > priced.profit_after_switching_usd.sum()
+    # A spike worth more than the restart is still curtailed ($2,000/MWh saves $0.55 an S21).
+    spike = history({"N": [*calm, 2000.0, *calm]}, step_h=1 / 12)
+    assert run_backtest(model, spike, ["hybrid"]).outcomes[0].curtailed_asics.tolist() == [0] * 12 + [10] + [0] * 12
+    # Nor does it start the curtailed S21s for a five-minute dip in a long spike ($0.026 each).
+    dip = history({"N": [*dear, 30.0, *dear]}, step_h=1 / 12)
+    assert run_backtest(model, dip, ["hybrid"]).outcomes[0].curtailed_asics.tolist() == [10] * 25
+    assert run_backtest(model, dip, ["hybrid"], asic_ramp_s=0.0).outcomes[0].curtailed_asics[12] == 0
+
+
+def test_the_report_says_so_when_a_single_mode_strategy_beats_hybrid_after_switching() -> None:
+    # A start that loses a day of revenue, weighed over one step only: hybrid curtails for the
+    # three-hour spike and pays for the restarts ($123); ai-first never switches.
+    prices = spiky_day()
+    result = run_backtest(build_model(small_fleet(), prices), prices, asic_ramp_s=86_400.0, min_dwell_s=0.0)
+    summary = {s.strategy: s for s in result.summaries()}
+    lead = summary["ai-first"].profit_after_switching_usd - summary["hybrid"].profit_after_switching_usd
+    assert lead > 0 and summary["hybrid"].switching_cost_usd > 100
+    assert result.notes() == [f"On this price path ai-first beat hybrid by ${lead:,.2f} after switching costs "
+                              f"(${summary['ai-first'].profit_after_switching_usd:,.2f} against "
+                              f"${summary['hybrid'].profit_after_switching_usd:,.2f})."]
+    table = format_table(result)
+    assert "Best: ai-first after switching costs" in table and "Note: On this price path ai-first" in table
+    assert "On this price path ai-first beat hybrid" in render_html(result)
+    assert to_json(result)["notes"] == result.notes()
+
+
+def test_hybrid_keeps_every_contract_and_earns_the_most_after_switching_on_a_week_of_the_sample() -> None:
+    week = bt.sample_prices().between(datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 7, 8, tzinfo=UTC))
+    result = run_backtest(build_model(load_fleet(SAMPLE_FLEET), week), week)
+    summary = {s.strategy: s for s in result.summaries()}
+    hybrid = summary.pop("hybrid")
+    assert hybrid.slo_shortfall_gpu_hours == 0 == hybrid.slo_shortfall_usd
+    assert hybrid.switching_cost_usd > 0 and hybrid.asic_starts > 0
+    for other in summary.values():
+        assert other.revenue_usd.ai_contracted == hybrid.revenue_usd.ai_contracted  # the same work delivered
+        assert hybrid.profit_after_switching_usd > other.profit_after_switching_usd, other.strategy
+    assert result.notes() == []
 
 
 # ------------------------------------------------------------------------------------------------
@@ -310,7 +467,8 @@ def test_fast_path_reaches_999_per_mille_of_the_exact_optimizer_and_keeps_the_ca
     model = contracted_fleet(random_fleet(rng, units, facilities), prices)
     decision, objective, _ = fast_path(model, prices)  # no step handed to the exact optimizer
     fast = evaluate(model, prices, decision, "fast")
-    exact = run_backtest(model, prices, ["hybrid"], exact=True).outcomes[0]
+    free = {"asic_ramp_s": 0.0, "gpu_switch_s": 0.0}  # each step's optimum, nothing held for switching
+    exact = run_backtest(model, prices, ["hybrid"], exact=True, **free).outcomes[0]
     best = exact.profit_usd / prices.dt_h  # USD/h, as the optimizer's objective
     ours = fast.profit_usd / prices.dt_h
     np.testing.assert_allclose(ours, objective, rtol=1e-9, atol=1e-9)
@@ -318,7 +476,7 @@ def test_fast_path_reaches_999_per_mille_of_the_exact_optimizer_and_keeps_the_ca
     assert (fast.facility_power_w <= model.cap_w + 1e-6).all()
     # run_backtest's hybrid (the fast path, and the exact optimizer for any step it cannot
     # prove) holds to the same standard.
-    hybrid = run_backtest(model, prices, ["hybrid"]).outcomes[0].profit_usd / prices.dt_h
+    hybrid = run_backtest(model, prices, ["hybrid"], **free).outcomes[0].profit_usd / prices.dt_h
     assert (hybrid >= best - 1e-3 * np.abs(best) - 1e-9).all()
 
 
@@ -379,6 +537,17 @@ def test_totals_are_the_sums_of_the_steps_and_power_is_accounted_for() -> None:
         np.testing.assert_allclose(outcome.energy_usd, cost, rtol=1e-9)
         assert summary["curtailed_asic_hours"] == pytest.approx(float((outcome.curtailed_asics * dt).sum()), abs=1e-3)
         assert summary["switches"] == int(outcome.switches.sum())
+        assert summary["switches"] == summary["asic_starts"] + summary["asic_stops"] + summary["gpu_switches"]
+        assert summary["asic_starts"] == int(outcome.asic_starts.sum())
+        assert summary["switching_cost_usd"] == pytest.approx(float(outcome.switching_usd.sum()), abs=0.01)
+        assert summary["profit_after_switching_usd"] == pytest.approx(
+            float((revenue - outcome.energy_usd - outcome.switching_usd).sum()), abs=0.01)
+        # Switches are the fewest units that must move, group by group.
+        counted = sum(bt._state_changes(np.column_stack([outcome.decision.mining_units[:, c],
+                                                         cls.n - outcome.decision.mining_units[:, c]]))
+                      for c, cls in enumerate(model.classes))
+        np.testing.assert_array_equal(outcome.asic_starts + outcome.asic_stops, counted)
+        assert summary["slo_shortfall_gpu_hours"] == pytest.approx(float(outcome.shortfall_gpu_h.sum()), abs=1e-3)
         # The series' last cumulative profit is the total.
         assert report["series"]["cumulative_profit_usd"][outcome.strategy][-1] == pytest.approx(
             summary["profit_usd"], abs=0.02)
@@ -522,6 +691,17 @@ async def test_route_runs_the_sample_for_a_week(client: httpx.AsyncClient) -> No
     assert len(body["series"]["ts"]) == 50 and set(body["series"]["cumulative_profit_usd"]) == set(STRATEGIES)
     hybrid = body["strategies"][0]
     assert hybrid["profit_usd"] == pytest.approx(hybrid["revenue_usd"]["total"] - hybrid["energy_cost_usd"], abs=0.02)
+    assert hybrid["slo_shortfall_gpu_hours"] == 0 == hybrid["slo_shortfall_usd"]
+    assert hybrid["switching_cost_usd"] > 0 and hybrid["asic_starts"] > 0
+    assert hybrid["profit_after_switching_usd"] == pytest.approx(
+        hybrid["profit_usd"] - hybrid["switching_cost_usd"], abs=0.011)
+    assert body["notes"] == []
+    # The seconds a switch takes are the request's: with none, switching is free.
+    resp = await client.post("/api/v1/economics/backtest", json={
+        "fleet": demo_fleet_json(), "from": "2026-05-01T00:00:00Z", "to": "2026-05-02T00:00:00Z",
+        "strategies": ["hybrid"], "asic_ramp_s": 0, "gpu_switch_s": 0, "min_dwell_s": 300})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["strategies"][0]["switching_cost_usd"] == 0
 
 
 async def test_route_takes_inline_prices(client: httpx.AsyncClient) -> None:
@@ -561,6 +741,15 @@ async def test_route_takes_inline_prices(client: httpx.AsyncClient) -> None:
     ]}}, "prices.rows[1].electricity_usd_per_mwh"),
     ({"threshold_usd_per_mwh": math.inf}, "threshold_usd_per_mwh"),
     ({"series_points": 5000}, "series_points"),
+    ({"asic_ramp_s": -1}, "asic_ramp_s"),
+    ({"asic_ramp_s": "ten minutes"}, "asic_ramp_s"),
+    ({"gpu_switch_s": 1e9}, "gpu_switch_s"),
+    ({"min_dwell_s": -5}, "min_dwell_s"),
+    ({"fleet": {"facilities": [{"id": "tx", "power_cap_kw": 10, "market_node": "HB_NORTH"}],
+                "units": [{"id": "g", "kind": "gpu", "facility_id": "tx", "power_w": 700, "model": "H100"}],
+                "workloads": [{"id": "w", "gpu_model": "H100", "gpu_count": 1, "price_usd_per_gpu_hour": 2,
+                               "committed": False}]}},
+     "fleet.workloads[0].committed"),
 ])
 async def test_route_answers_422_naming_the_field(client: httpx.AsyncClient, change: dict[str, Any],
                                                   field: str) -> None:

@@ -3,14 +3,26 @@
 The clock is the history's own timestamps: row k's prices hold until row k+1 (the last row for
 the median step). A strategy decides, per step, how many units of each class mine (and at which
 power), which contracted workloads run and how many GPUs rent on spot; the outcome (revenue by
-source, energy, curtailment, switches) is arrays over the steps, and the report sums them.
+source, energy, curtailment, switches and what they cost, contracted work not delivered) is
+arrays over the steps, and the report sums them.
 
 Strategies: `hybrid` (the optimizer's decision each step), `mine-always`, `ai-first` and
-`price-threshold` (Foreman/Braiins-style strike-price curtailment). `hybrid` runs a vectorised
-fast path over all steps: per facility a greedy on value per watt with rounding and repairs, an
-upper bound on the optimum, and a branch and bound where the bound leaves more than 0.1% of the
-objective unproven (`fast_path`); a step it still cannot prove goes to the exact optimizer, and
-`exact=True` sends every step there (`hcp.economics.optimizer.optimize`).
+`price-threshold` (Foreman/Braiins-style strike-price curtailment). Contracted workloads are
+admitted customer work with an SLO, not revenue to trade: every strategy runs each one the fleet
+can hold (its GPUs and power fit with every ASIC curtailed, dearest first: `_fixed_gangs`) at
+every step, and a step a contract misses counts as SLO shortfall. `hybrid` then optimizes ASICs
+and spot on the power and GPUs left, with a vectorised fast path over all steps: per facility a
+greedy on value per watt with rounding and repairs, an upper bound on the optimum, and a branch
+and bound where the bound leaves more than 0.1% of the objective unproven (`fast_path`); a step
+it still cannot prove goes to the exact optimizer, and `exact=True` sends every step there
+(`hcp.economics.optimizer.optimize`, the contracts as committed workloads).
+
+Switching is priced for every strategy: an ASIC start loses its ramp's revenue, a GPU's change of
+role a moment of its new role's price. `hybrid` also decides with it: after the per-step optimum,
+a pass over the steps (`_hold`) keeps a class's (or spot pool's) previous count where following
+the optimum would gain less over the next `min_dwell_s` than the switches it adds, so it does not
+flap for a five-minute blip. That pass sees `min_dwell_s` of the price path ahead, as a forecast
+would live.
 Figures are float estimates of what a strategy would have earned, not money owed.
 """
 
@@ -60,6 +72,15 @@ CHUNK_STEPS: Final = 16_384  # steps decided at once: bounds memory and paces th
 CAP_TOLERANCE_W: Final = 1e-6
 TOLERANCE: Final = 1e-3  # hybrid's fast path proves each step within 0.1% of the optimum, or defers
 MAX_UNITS: Final = 1_000_000
+# What a switch costs, by default: an ASIC's start-up ramp (as `ResourcesSettings.mining_ramp_s`),
+# a GPU's change of role (save, clear, load, init), and how far ahead hybrid weighs a change
+# against the switches it adds (the live planner's `EconomicsSettings.min_dwell_s`).
+ASIC_RAMP_S: Final = 600.0
+GPU_SWITCH_S: Final = 0.5
+MIN_DWELL_S: Final = 900.0
+MAX_ASIC_RAMP_S: Final = 86_400.0
+MAX_GPU_SWITCH_S: Final = 3_600.0
+MAX_MIN_DWELL_S: Final = 86_400.0
 
 Progress = Callable[[str, int, int], None]  # (strategy, steps done, steps of this strategy)
 
@@ -88,9 +109,22 @@ class FleetUnit(UnitIn):
 class FleetWorkload(WorkloadIn):
     """Contracted AI demand: holds its GPUs for the whole backtest at its price, in one facility
     (`facility_id`, or else chosen once before the run: see `build_model`). Contracts together
-    must fit the GPUs: a pool is never sold twice."""
+    must fit the GPUs: a pool is never sold twice.
+
+    A contract is admitted work with an SLO, so in a backtest it is always `committed`: run at
+    every step the fleet can, never traded for mining or spot. `committed: false` is refused
+    rather than ignored, so that nobody reads a result as if it had been honoured.
+    """
 
     facility_id: str | None = Field(None, min_length=1, max_length=128)
+    committed: bool = Field(True, description="always true: a contracted workload is admitted work with an SLO")
+
+    @field_validator("committed")
+    @classmethod
+    def _always_committed(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError("a contracted workload in a backtest is a commitment: leave it out or set it true")
+        return value
 
 
 class Fleet(BaseModel):
@@ -465,8 +499,8 @@ def build_model(fleet: Fleet, prices: PriceHistory, *, field_prefix: str = "") -
 
     A workload without `facility_id` goes, dearest first, to the pool of its model with room left
     whose facility had the lowest mean power price over the history: moving a customer's job
-    between sites every five minutes is not a plan. Whether it runs at a step is the strategy's
-    choice (hybrid drops it when the power it needs is worth more elsewhere).
+    between sites every five minutes is not a plan. Every strategy runs it at every step when
+    its facility can power it (`_fixed_gangs`): it is a commitment, not a trade.
     """
     fp = field_prefix
     facility_ids = [f.id for f in fleet.facilities]
@@ -644,9 +678,14 @@ def _hybrid_fast(model: FleetModel, market: _Market, *, variants: int = 4,
     """The optimizer's problem for every step at once, facility by facility (they share nothing
     once each contracted workload is pinned to a pool), as a knapsack on power.
 
+    The contracted workloads are commitments, placed first (`_fixed_gangs`): the same at every
+    step, so they leave each facility a fixed power budget and each pool fixed free GPUs, and
+    the knapsack is over what is left. Its optimum plus the contracts' fixed value is the
+    optimum of the committed problem, so the bounds below prove that problem.
+
     Items: each increment along an ASIC class's hull (curtailed -> first point -> second ...;
-    value per watt falls along it, so a unit takes increment k+1 only after k), spot on a pool
-    (per GPU), and each contracted workload (all its GPUs or none). Greedy on value per watt,
+    value per watt falls along it, so a unit takes increment k+1 only after k) and spot on a pool
+    (per GPU). Greedy on value per watt,
     each item taken as many times as power, GPUs and the previous increment allow: the LP
     relaxation rounded down at the one partly filled ("critical") item, with the power left
     over offered to every later item. Rounding down can strand up to one unit's worth of power,
@@ -663,14 +702,16 @@ def _hybrid_fast(model: FleetModel, market: _Market, *, variants: int = 4,
     optimum it may be at most (the facilities' gaps, summed).
     """
     steps = len(market.usd_per_th_hour)
-    plans = [_greedy(model, market, f, _Items.of(model, f), variants) for f in range(len(model.facility_ids))]
+    placed, left, free = _fixed_gangs(model)
+    plans = [_greedy(model, market, f, _Items.of(model, f), variants, float(left[f]), free)
+             for f in range(len(model.facility_ids))]
     plans = [p for p in plans if p.items.m]
-    idle_usd = market.usd_per_wh @ model.idle_floor_w
+    fixed_usd = _gangs_usd_per_hour(model, market, placed) - market.usd_per_wh @ model.idle_floor_w
 
     def totals() -> tuple[FloatArray, FloatArray]:
         value = sum((p.value for p in plans), np.zeros(steps))
         gap = sum((np.maximum(p.bound - p.value, 0.0) for p in plans), np.zeros(steps))
-        return value - idle_usd, gap
+        return value + fixed_usd, gap
 
     objective, gap = totals()
     # Where the greedy cannot prove itself, branch and bound on each facility whose gap is over
@@ -685,7 +726,18 @@ def _hybrid_fast(model: FleetModel, market: _Market, *, variants: int = 4,
     decision = Decision.empty(model, steps)
     for p in plans:
         p.write(model, decision)
+    decision.placed[:] = placed
     return decision, objective, gap
+
+
+def _gangs_usd_per_hour(model: FleetModel, market: _Market, placed: BoolArray) -> FloatArray:
+    """What the placed contracts earn per step, less the power they draw above idle (USD/h)."""
+    value = np.zeros(len(market.usd_per_th_hour))
+    for j in np.flatnonzero(placed).tolist():
+        g = model.gangs[j]
+        q = model.pools[g.pool]
+        value += g.gpu_count * (g.price_usd_per_gpu_hour - q.extra_w * market.usd_per_wh[:, q.facility])
+    return value
 
 
 def fast_path(model: FleetModel, prices: PriceHistory) -> tuple[Decision, FloatArray, FloatArray]:
@@ -703,10 +755,10 @@ def _smallest(objective: FloatArray, gap: FloatArray) -> FloatArray:
 
 @dataclass
 class _Items:
-    """A facility's knapsack items, one column each."""
+    """A facility's knapsack items, one column each (the contracts are not items: they are fixed)."""
 
-    kind: IntArray  # 0 ASIC hull increment, 1 spot on a pool, 2 a contracted workload
-    owner: IntArray  # class, pool or gang index
+    kind: IntArray  # 0 ASIC hull increment, 1 spot on a pool
+    owner: IntArray  # class or pool index
     dp: FloatArray  # watts one unit of the item adds
     dh: FloatArray  # TH/s one unit adds (ASIC increments)
     size: IntArray  # most units of the item
@@ -735,10 +787,6 @@ class _Items:
         for qi in pools:
             q = model.pools[qi]
             rows.append((1, qi, q.extra_w, 0.0, q.n, -1, 1, local[qi]))
-        for gi, g in enumerate(model.gangs):
-            if g.pool in local:
-                rows.append((2, gi, g.gpu_count * model.pools[g.pool].extra_w, 0.0, 1, -1, g.gpu_count,
-                             local[g.pool]))
         cols = list(zip(*rows, strict=True)) if rows else [()] * 8
         pred = np.array(cols[5], dtype=np.int64)
         succ = np.full(len(pred), -1, dtype=np.int64)
@@ -808,7 +856,8 @@ def _fill_up(items: _Items, fill: _Fill, order: IntArray, gain: FloatArray,
             fit = np.where(dp > 0, np.floor((fill.left + 1e-7) / np.where(dp > 0, dp, 1.0)), np.inf)
         wanted = g > 0
         k = np.where(wanted, np.clip(np.minimum(room, fit), 0, None), 0).astype(np.int64)
-        earned = np.where(k > 0, k * g, 0.0)
+        # A model without a spot market has gain -inf and never a unit taken: no 0 x -inf.
+        earned = np.where(k > 0, k * np.where(wanted, g, 0.0), 0.0)
         cut = (critical == m) & wanted & (fit < room)
         if ratio is not None and cut.any():
             at_floor = np.where(cut, before + earned, at_floor)
@@ -847,7 +896,7 @@ def _lp_after(items: _Items, fill: _Fill, order: IntArray, gain: FloatArray, cri
         amount = np.where((pos > critical) & (g > 0), np.clip(np.minimum(room, fit), 0.0, None), 0.0)
         taken[rows, it] += amount
         left -= amount * dp
-        value += np.where(amount > 0, amount * g, 0.0)
+        value += np.where(amount > 0, amount * np.where(g > 0, g, 0.0), 0.0)
     return value
 
 
@@ -904,10 +953,8 @@ class _Plan:
                     out.mining_units[:, o] = taken[:, k]
                 out.mining_w[:, o] += taken[:, k] * items.dp[k]
                 out.mining_ths[:, o] += taken[:, k] * items.dh[k]
-            elif items.kind[k] == 1:
-                out.spot_gpus[:, o] = taken[:, k]
             else:
-                out.placed[:, o] = taken[:, k] > 0
+                out.spot_gpus[:, o] = taken[:, k]
 
 
 def _lp(plan: _Plan, rows: IntArray, lo: IntArray, hi: IntArray) -> tuple[FloatArray, FloatArray, IntArray]:
@@ -1006,8 +1053,10 @@ def _branch_and_bound(plan: _Plan, rows: IntArray, target: FloatArray) -> None:
     plan.bound[rows] = np.where(failed, np.maximum(plan.bound[rows], incumbent), np.maximum(proven, incumbent))
 
 
-def _greedy(model: FleetModel, market: _Market, f: int, items: _Items, variants: int) -> _Plan:
-    """Facility f's plan by the greedy and its repairs, with an upper bound on its optimum."""
+def _greedy(model: FleetModel, market: _Market, f: int, items: _Items, variants: int, budget: float,
+            pool_free: IntArray) -> _Plan:
+    """Facility f's plan by the greedy and its repairs, with an upper bound on its optimum, on
+    `budget` watts above the idle floor and `pool_free` GPUs per pool (what the contracts leave)."""
     steps, m = len(market.usd_per_th_hour), items.m
     e = market.usd_per_wh[:, f]
     gain = np.empty((steps, m))
@@ -1015,19 +1064,15 @@ def _greedy(model: FleetModel, market: _Market, f: int, items: _Items, variants:
         o = int(items.owner[k])
         if items.kind[k] == 0:
             gain[:, k] = items.dh[k] * market.usd_per_th_hour - items.dp[k] * e
-        elif items.kind[k] == 1:
+        else:
             spot = market.spot_usd_per_hour[:, o]
             gain[:, k] = np.where(np.isnan(spot), -np.inf, spot - items.dp[k] * e)
-        else:
-            g = model.gangs[o]
-            gain[:, k] = g.gpu_count * g.price_usd_per_gpu_hour - items.dp[k] * e
     dp = items.dp
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(dp > 0, gain / np.where(dp > 0, dp, 1.0), np.where(gain > 0, np.inf, -np.inf))
     order = np.argsort(-ratio, axis=1, kind="stable")
 
-    pool_n = np.array([model.pools[qi].n for qi in items.pools] + [0], dtype=np.int64)
-    budget = float(model.cap_w[f] - model.idle_floor_w[f])
+    pool_n = np.array([int(pool_free[qi]) for qi in items.pools] + [0], dtype=np.int64)
     best = _Fill(np.zeros((steps, m), dtype=np.int64), np.full(steps, budget), np.tile(pool_n, (steps, 1)))
     critical, bound = _fill_up(items, best, order, gain, ratio)
     best_value = _value(best, gain)
@@ -1063,8 +1108,9 @@ def _greedy(model: FleetModel, market: _Market, f: int, items: _Items, variants:
 
 
 def _fixed_gangs(model: FleetModel) -> tuple[BoolArray, FloatArray, IntArray]:
-    """Contracted work first, dearest first, as GPUs and power allow (the baselines honour
-    contracts whatever prices do): which gangs run, the power left per facility, free GPUs per pool."""
+    """Contracted work first, dearest first, as GPUs and power allow with every ASIC curtailed:
+    which gangs run (at every step, in every strategy: they are commitments), the power left per
+    facility above the idle floor, free GPUs per pool."""
     left = model.cap_w - model.idle_floor_w
     free = np.array([q.n for q in model.pools], dtype=np.int64)
     placed = np.zeros(len(model.gangs), dtype=bool)
@@ -1136,16 +1182,19 @@ def exact_request(model: FleetModel, prices: PriceHistory, k: int) -> OptimizeRe
     """Step k as a `POST /economics/optimize` request.
 
     Contracted workloads are pinned to their pool by naming each pool's model apart
-    (`H100#0`, `H100#3`): the optimizer then solves exactly the problem the fast path solves.
+    (`H100#0`, `H100#3`) and sent as committed work: the optimizer then solves exactly the
+    problem the fast path solves. Only the contracts `_fixed_gangs` places go: the others cannot
+    run (their facility's power cannot hold them beside the dearer ones), and offering them
+    would let the optimizer trade a placed contract for a larger one, which no strategy does.
     """
     pool_model = [f"{q.model}#{qi}" for qi, q in enumerate(model.pools)]
     units = [u if u.kind == "asic" else u.model_copy(update={"model": pool_model[model.unit_pool[u.id]]})
              for u in model.units]
-    return _exact_request(model, prices, k, units, pool_model)
+    return _exact_request(model, prices, k, units, pool_model, _fixed_gangs(model)[0])
 
 
 def _exact_request(model: FleetModel, prices: PriceHistory, k: int, units: list[UnitIn],
-                   pool_model: list[str]) -> OptimizeRequest:
+                   pool_model: list[str], placed: BoolArray) -> OptimizeRequest:
     spot = {pool_model[qi]: float(prices.gpu_spot_usd_per_hour[q.model][k])
             for qi, q in enumerate(model.pools) if q.model in prices.gpu_spot_usd_per_hour}
     return OptimizeRequest.model_construct(
@@ -1157,8 +1206,8 @@ def _exact_request(model: FleetModel, prices: PriceHistory, k: int, units: list[
                     for f, fid in enumerate(model.facility_ids)],
         units=units,
         workloads=[WorkloadIn.model_construct(id=g.workload_id, gpu_model=pool_model[g.pool], gpu_count=g.gpu_count,
-                                              price_usd_per_gpu_hour=g.price_usd_per_gpu_hour)
-                   for g in model.gangs],
+                                              price_usd_per_gpu_hour=g.price_usd_per_gpu_hour, committed=True)
+                   for j, g in enumerate(model.gangs) if placed[j]],
         gpu_spot_usd_per_hour=spot,
     )
 
@@ -1170,9 +1219,10 @@ def _decide_exact(model: FleetModel, prices: PriceHistory, rows: Sequence[int],
     units = [u if u.kind == "asic" else u.model_copy(update={"model": pool_model[model.unit_pool[u.id]]})
              for u in model.units]
     gang_index = {g.workload_id: j for j, g in enumerate(model.gangs)}
+    placed = _fixed_gangs(model)[0]
     d = Decision.empty(model, len(rows))
     for t, k in enumerate(rows):
-        plan = optimize(_exact_request(model, prices, k, units, pool_model))
+        plan = optimize(_exact_request(model, prices, k, units, pool_model, placed))
         for a in plan.assignments:
             if a.mode == "mining":
                 c = model.unit_class[a.unit_id]
@@ -1207,11 +1257,22 @@ class Outcome:
     curtailed_asics: IntArray
     switches: IntArray  # units that changed mode since the previous step
     decision: Decision
+    asic_starts: IntArray  # ASICs that went from curtailed to mining at the step
+    asic_stops: IntArray
+    gpu_switches: IntArray  # GPUs that changed role (a workload, spot, idle)
+    switching_usd: FloatArray  # revenue the step's switches lose while they happen
+    shortfall_gpu_h: FloatArray  # contracted GPU-hours not delivered at the step
+    shortfall_usd: FloatArray  # ... at their contract price
     exact_steps: int = 0  # steps the exact optimizer decided (hybrid)
 
     @property
     def profit_usd(self) -> FloatArray:
         result: FloatArray = self.mining_usd + self.ai_usd + self.spot_usd - self.energy_usd
+        return result
+
+    @property
+    def profit_after_switching_usd(self) -> FloatArray:
+        result: FloatArray = self.profit_usd - self.switching_usd
         return result
 
     def summary(self, dt_h: FloatArray) -> StrategySummary:
@@ -1221,13 +1282,18 @@ class Outcome:
             total=_usd(self.mining_usd.sum() + self.ai_usd.sum() + self.spot_usd.sum()))
         total_w = self.facility_power_w.sum(axis=1)
         return StrategySummary(
-            strategy=self.strategy, profit_usd=_usd(self.profit_usd.sum()), revenue_usd=revenue,
+            strategy=self.strategy, profit_usd=_usd(self.profit_usd.sum()),
+            profit_after_switching_usd=_usd(self.profit_after_switching_usd.sum()),
+            switching_cost_usd=_usd(self.switching_usd.sum()), revenue_usd=revenue,
             energy_cost_usd=_usd(self.energy_usd.sum()), energy_mwh=round(float(self.energy_mwh.sum()), 4),
             mean_power_kw=round(float((total_w * dt_h).sum() / dt_h.sum()) / 1000, 4),
             peak_power_kw=round(float(total_w.max()) / 1000, 4),
             curtailed_asic_hours=round(float((self.curtailed_asics * dt_h).sum()), 3),
             hours_with_curtailment=round(float(dt_h[self.curtailed_asics > 0].sum()), 3),
-            switches=int(self.switches.sum()),
+            switches=int(self.switches.sum()), asic_starts=int(self.asic_starts.sum()),
+            asic_stops=int(self.asic_stops.sum()), gpu_switches=int(self.gpu_switches.sum()),
+            slo_shortfall_gpu_hours=round(float(self.shortfall_gpu_h.sum()), 3),
+            slo_shortfall_usd=_usd(self.shortfall_usd.sum()),
         )
 
 
@@ -1243,24 +1309,61 @@ def _state_changes(counts: IntArray) -> IntArray:
     return np.concatenate([[0], moved]).astype(np.int64)
 
 
+def _entering(counts: IntArray) -> IntArray:
+    """Units entering a state at each step, from how many are in it ([T]; none at the first step):
+    `_state_changes` by the state they go to, which is what prices a switch."""
+    moved: IntArray = np.zeros(len(counts), dtype=np.int64)
+    np.maximum(np.diff(counts), 0, out=moved[1:])
+    return moved
+
+
+def _busy_gpus(model: FleetModel, decision: Decision) -> IntArray:
+    """GPUs running contracted work, per step and pool."""
+    busy = np.zeros(decision.spot_gpus.shape, dtype=np.int64)
+    for j, g in enumerate(model.gangs):
+        busy[:, g.pool] += decision.placed[:, j] * g.gpu_count
+    return busy
+
+
+def _facility_power(model: FleetModel, decision: Decision, busy: IntArray) -> FloatArray:
+    """Watts each facility draws at each step ([T, facilities]): mining, GPUs at work, GPUs idle."""
+    steps = len(decision.mining_w)
+    pool_fac = np.array([q.facility for q in model.pools], dtype=np.int64)
+    pool_power = np.array([q.power_w for q in model.pools])
+    pool_idle = np.array([q.idle_power_w for q in model.pools])
+    idle = np.array([q.n for q in model.pools], dtype=np.int64) - busy - decision.spot_gpus
+    class_fac = np.array([c.facility for c in model.classes], dtype=np.int64)
+    fac_power = np.zeros((steps, len(model.facility_ids)))
+    for f in range(len(model.facility_ids)):
+        fac_power[:, f] = (decision.mining_w[:, class_fac == f].sum(axis=1)
+                           + (busy + decision.spot_gpus)[:, pool_fac == f] @ pool_power[pool_fac == f]
+                           + idle[:, pool_fac == f] @ pool_idle[pool_fac == f])
+    return fac_power
+
+
 def evaluate(model: FleetModel, prices: PriceHistory, decision: Decision, strategy: str,
-             rows: slice = slice(None)) -> Outcome:
-    """Price a decision: revenue by source, energy, curtailment and switches per step."""
+             rows: slice = slice(None), *, asic_ramp_s: float = ASIC_RAMP_S,
+             gpu_switch_s: float = GPU_SWITCH_S) -> Outcome:
+    """Price a decision: revenue by source, energy, curtailment, switches and what they cost, and
+    the contracted work it does not deliver, per step.
+
+    An ASIC start loses `asic_ramp_s` of the revenue of the point it starts at, at the step's
+    hashprice; a GPU entering a role (a workload, spot) loses `gpu_switch_s` of that role's price
+    (idle earns nothing, so entering it costs nothing). Stops are free: their cost is the start
+    that ends them.
+    """
     market = _Market.of(model, prices, rows)
     dt = prices.dt_h[rows]
     steps = len(dt)
-    n_fac, n_pool = len(model.facility_ids), len(model.pools)
-    pool_fac = np.array([q.facility for q in model.pools], dtype=np.int64)
+    n_pool = len(model.pools)
     pool_power = np.array([q.power_w for q in model.pools])
     pool_idle = np.array([q.idle_power_w for q in model.pools])
     pool_size = np.array([q.n for q in model.pools], dtype=np.int64)
     gang_pool = np.array([g.pool for g in model.gangs], dtype=np.int64)
     gang_gpus = np.array([g.gpu_count for g in model.gangs], dtype=np.int64)
-    gang_usd_h = np.array([g.gpu_count * g.price_usd_per_gpu_hour for g in model.gangs])
+    gang_price = np.array([g.price_usd_per_gpu_hour for g in model.gangs])
 
-    busy = np.zeros((steps, n_pool), dtype=np.int64)  # GPUs running contracted work, per pool
-    for j in range(len(model.gangs)):
-        busy[:, gang_pool[j]] += decision.placed[:, j] * gang_gpus[j]
+    busy = _busy_gpus(model, decision)
     if ((busy + decision.spot_gpus) > pool_size).any():
         raise RuntimeError(f"{strategy}: a pool was given more GPUs than it has")
     idle = pool_size - busy - decision.spot_gpus
@@ -1270,12 +1373,7 @@ def evaluate(model: FleetModel, prices: PriceHistory, decision: Decision, strate
     spot_w = decision.spot_gpus @ pool_power if n_pool else np.zeros(steps)
     idle_w = idle @ pool_idle if n_pool else np.zeros(steps)
 
-    fac_power = np.zeros((steps, n_fac))
-    class_fac = np.array([c.facility for c in model.classes], dtype=np.int64)
-    for f in range(n_fac):
-        fac_power[:, f] = (decision.mining_w[:, class_fac == f].sum(axis=1)
-                           + (busy + decision.spot_gpus)[:, pool_fac == f] @ pool_power[pool_fac == f]
-                           + idle[:, pool_fac == f] @ pool_idle[pool_fac == f])
+    fac_power = _facility_power(model, decision, busy)
     over = fac_power > model.cap_w + CAP_TOLERANCE_W
     if over.any():
         k, f = np.argwhere(over)[0]
@@ -1284,27 +1382,180 @@ def evaluate(model: FleetModel, prices: PriceHistory, decision: Decision, strate
 
     spot_price = np.nan_to_num(market.spot_usd_per_hour)
     spot_usd = (decision.spot_gpus * spot_price).sum(axis=1) * dt
+    gang_usd_h = gang_gpus * gang_price
     ai_usd = (decision.placed @ gang_usd_h if len(model.gangs) else np.zeros(steps)) * dt
     mining_usd = decision.mining_ths.sum(axis=1) * market.usd_per_th_hour * dt
     energy_usd = (fac_power * market.usd_per_wh).sum(axis=1) * dt
     energy_mwh = fac_power.sum(axis=1) * dt / 1e6
+    missing = ~decision.placed
+    shortfall_gpu_h = (missing @ gang_gpus if len(model.gangs) else np.zeros(steps)) * dt
+    shortfall_usd = (missing @ gang_usd_h if len(model.gangs) else np.zeros(steps)) * dt
 
     class_size = np.array([c.n for c in model.classes], dtype=np.int64)
     curtailed = (class_size - decision.mining_units).sum(axis=1)
-    switches = np.zeros(steps, dtype=np.int64)
+    asic_starts, asic_stops = np.zeros(steps, dtype=np.int64), np.zeros(steps, dtype=np.int64)
+    started_ths = np.zeros(steps)  # TH/s that start, at the point each starts at
     for c in range(len(model.classes)):
-        states = np.column_stack([decision.mining_units[:, c], class_size[c] - decision.mining_units[:, c]])
-        switches += _state_changes(states)
+        running = decision.mining_units[:, c]
+        starts = _entering(running)
+        asic_starts += starts
+        asic_stops += _entering(class_size[c] - running)
+        started_ths += starts * decision.mining_ths[:, c] / np.maximum(running, 1)
+    switching_usd = started_ths * market.usd_per_th_hour * (asic_ramp_s / 3600)
+    gpu_switches = np.zeros(steps, dtype=np.int64)
+    entered_usd_h = np.zeros(steps)  # what the GPUs entering a role earn there per hour
     for qi in range(n_pool):
-        mine = np.flatnonzero(gang_pool == qi)
-        states = np.column_stack([decision.spot_gpus[:, qi], idle[:, qi],
-                                  *(decision.placed[:, j] * gang_gpus[j] for j in mine)])
-        switches += _state_changes(states)
+        spot_in = _entering(decision.spot_gpus[:, qi])
+        gpu_switches += spot_in + _entering(idle[:, qi])  # entering idle costs nothing: it earns nothing
+        entered_usd_h += spot_in * spot_price[:, qi]
+        for j in np.flatnonzero(gang_pool == qi).tolist():
+            gang_in = _entering(decision.placed[:, j].astype(np.int64) * gang_gpus[j])
+            gpu_switches += gang_in
+            entered_usd_h += gang_in * gang_price[j]
+    switching_usd += entered_usd_h * (gpu_switch_s / 3600)
     return Outcome(strategy=strategy, mining_usd=mining_usd, ai_usd=ai_usd, spot_usd=spot_usd,
                    energy_usd=energy_usd, energy_mwh=energy_mwh,
                    power_w={"mining": mining_w, "workload": workload_w, "spot": spot_w, "idle": idle_w},
                    facility_power_w=fac_power, curtailed_asics=curtailed.astype(np.int64),
-                   switches=switches, decision=decision)
+                   # a class's units only start or stop, a pool's GPUs move between roles: the
+                   # same count as `_state_changes` over each group's states
+                   switches=asic_starts + asic_stops + gpu_switches, decision=decision,
+                   asic_starts=asic_starts, asic_stops=asic_stops, gpu_switches=gpu_switches,
+                   switching_usd=switching_usd, shortfall_gpu_h=shortfall_gpu_h, shortfall_usd=shortfall_usd)
+
+
+# --------------------------------------------------------------------------------------------------
+# Hybrid's switching pass
+
+
+@dataclass
+class _Column:
+    """One ASIC class or one pool's spot GPUs of a facility, as the switching pass reads them:
+    the per-step optimum and prefix sums (USD) over it."""
+
+    target: tuple[str, int]  # ("asic", class) or ("spot", pool)
+    n: IntArray  # units on, as the per-step optimum has them
+    a: FloatArray  # what earns: TH/s (ASICs) or GPUs (spot)
+    w: FloatArray  # watts above the idle floor
+    earn: FloatArray  # prefix sums of the price of one unit of `a` times the step's hours
+    value: FloatArray  # prefix sums of the optimum's value (earnings less power) times hours
+    switching: FloatArray  # prefix sums of what the optimum's starts cost
+    rate: FloatArray  # what one unit started at the step costs
+    room: IntArray | None  # the most units the step allows (spot: the pool's GPUs not busy)
+
+
+def _prefix(x: FloatArray) -> FloatArray:
+    result: FloatArray = np.concatenate([[0.0], np.cumsum(x)])
+    return result
+
+
+def _started(n: IntArray, rate: FloatArray) -> FloatArray:
+    """What the starts between consecutive steps cost (none at the first step)."""
+    result: FloatArray = _entering(n) * rate
+    return result
+
+
+def _hold(model: FleetModel, prices: PriceHistory, d: Decision, *, asic_ramp_s: float, gpu_switch_s: float,
+          min_dwell_s: float) -> Decision:
+    """Hybrid with switching priced: keep a class's previous count (ASICs mining, or a pool's
+    GPUs on spot) where following the per-step optimum would gain less than the starts it adds.
+
+    At step k, with the column at count s and the optimum at r[k] != s, compare over the window
+    [k, e) that ends `min_dwell_s` later (at least one step): (A) follow the optimum from k, or
+    (B) hold s until e, then follow. A gains the optimum's value over s's in the window, and
+    pays the starts of s -> r[k] and the optimum's within the window; B pays s -> r[e]. Hold
+    where A's gain is below the starts it adds, and only then: with nothing to save, the
+    optimum stands. A one-step blip adds a whole round trip, so it is held unless it pays for
+    the ramp; a lasting change adds none (its start comes either way) and goes through.
+
+    Columns of a facility share its cap: a hold that would break it at that step is not taken
+    (the optimum is followed there), nor one that needs more GPUs than the contracts leave.
+    """
+    steps = len(prices)
+    if steps < 2 or (asic_ramp_s <= 0 and gpu_switch_s <= 0):
+        return d
+    market = _Market.of(model, prices)
+    dt, ts = prices.dt_h, prices.ts_s
+    end = np.maximum(np.searchsorted(ts, ts + min_dwell_s, side="left"), np.arange(1, steps + 1))
+    hp = market.usd_per_th_hour
+    hp_earn = _prefix(hp * dt)
+    busy = _busy_gpus(model, d)
+    fac_power = _facility_power(model, d, busy)
+
+    def changes(n: IntArray) -> bool:
+        return bool((n[1:] != n[:-1]).any())
+
+    for f in range(len(model.facility_ids)):
+        e_f = market.usd_per_wh[:, f]
+        cols: list[_Column] = []  # only what the optimum changes: the rest has nothing to hold
+        for c, cls in enumerate(model.classes):
+            n = d.mining_units[:, c]
+            if cls.facility != f or not changes(n):
+                continue
+            ths, w = d.mining_ths[:, c], d.mining_w[:, c]
+            rate = np.where(n > 0, ths / np.maximum(n, 1), 0.0) * hp * (asic_ramp_s / 3600)
+            cols.append(_Column(("asic", c), n, ths, w, hp_earn, _prefix((ths * hp - w * e_f) * dt),
+                                _prefix(_started(n, rate)), rate, None))
+        for qi, q in enumerate(model.pools):
+            n = d.spot_gpus[:, qi]
+            if q.facility != f or not changes(n):
+                continue
+            spot = market.spot_usd_per_hour[:, qi]
+            price = np.nan_to_num(spot)
+            rate = price * (gpu_switch_s / 3600)
+            room = np.where(np.isnan(spot), 0, q.n - busy[:, qi])
+            cols.append(_Column(("spot", qi), n, n.astype(np.float64), n * np.float64(q.extra_w), _prefix(price * dt),
+                                _prefix(n * (price - q.extra_w * e_f) * dt), _prefix(_started(n, rate)), rate, room))
+        if not cols:
+            continue
+        counts = np.column_stack([c.n for c in cols])
+        events: list[int] = (np.flatnonzero((counts[1:] != counts[:-1]).any(axis=1)) + 1).tolist()
+        power = fac_power[:, f]
+        cap = float(model.cap_w[f]) + CAP_TOLERANCE_W
+        energy = _prefix(e_f * dt)
+        held: dict[int, tuple[int, float, float]] = {}
+        kept: list[tuple[int, int, int, float, float]] = []
+        i, k = 0, (events[0] if events else steps)
+        while k < steps:
+            added_w = 0.0  # what this step's holds so far add to the optimum's draw
+            for ci, col in enumerate(cols):
+                rn = int(col.n[k])
+                was = held.get(ci)
+                if was is None:
+                    if col.n[k - 1] == rn:
+                        continue
+                    was = (int(col.n[k - 1]), float(col.a[k - 1]), float(col.w[k - 1]))
+                if was[0] == rn:
+                    held.pop(ci, None)
+                    continue
+                e = int(end[k])
+                gain = float(col.value[e] - col.value[k] - was[1] * (col.earn[e] - col.earn[k])
+                             + was[2] * (energy[e] - energy[k]))
+                adds = float(max(rn - was[0], 0) * col.rate[k] + col.switching[min(e, steps - 1) + 1]
+                             - col.switching[k + 1])
+                if e < steps:
+                    adds -= float(max(col.n[e] - was[0], 0) * col.rate[e])
+                delta = was[2] - float(col.w[k])
+                if (adds > 1e-12 and gain < adds and power[k] + added_w + delta <= cap
+                        and (col.room is None or was[0] <= col.room[k])):
+                    held[ci] = was
+                    added_w += delta
+                    kept.append((k, ci, *was))
+                else:
+                    held.pop(ci, None)
+            if held:
+                k += 1
+            else:
+                while i < len(events) and events[i] <= k:
+                    i += 1
+                k = events[i] if i < len(events) else steps
+        for k, ci, n_on, earning, watts in kept:
+            kind, o = cols[ci].target
+            if kind == "asic":
+                d.mining_units[k, o], d.mining_ths[k, o], d.mining_w[k, o] = n_on, earning, watts
+            else:
+                d.spot_gpus[k, o] = n_on
+    return d
 
 
 def break_even_usd_per_mwh(model: FleetModel, hashprice_usd_per_th_day: float) -> float | None:
@@ -1316,6 +1567,9 @@ def break_even_usd_per_mwh(model: FleetModel, hashprice_usd_per_th_day: float) -
     return hashrate * hashprice_usd_per_th_day / 24.0 * 1e6 / power
 
 
+SINGLE_MODE: Final = ("mine-always", "ai-first", "price-threshold")
+
+
 @dataclass
 class BacktestResult:
     prices: PriceHistory
@@ -1324,20 +1578,65 @@ class BacktestResult:
     threshold_usd_per_mwh: float | None
     exact: bool
     elapsed_s: float
+    asic_ramp_s: float = ASIC_RAMP_S
+    gpu_switch_s: float = GPU_SWITCH_S
+    min_dwell_s: float = MIN_DWELL_S
 
     def summaries(self) -> list[StrategySummary]:
         return [o.summary(self.prices.dt_h) for o in self.outcomes]
+
+    def notes(self) -> list[str]:
+        """What a reader of the table must know: contracts the fleet cannot run, and any
+        single-mode strategy that beat hybrid after switching costs on this price path."""
+        notes: list[str] = []
+        summaries = {s.strategy: s for s in self.summaries()}
+        placed = _fixed_gangs(self.model)[0]
+        cannot = [g for g, ok in zip(self.model.gangs, placed, strict=True) if not ok]
+        if cannot:
+            hours = float(self.prices.dt_h.sum())
+            names = ", ".join(g.workload_id for g in cannot)
+            gpu_h = sum(g.gpu_count for g in cannot) * hours
+            notes.append(f"Contracted workload(s) {names} cannot run: with every ASIC curtailed, their facility's "
+                         f"power cap still cannot hold them beside the dearer contracts. Every strategy misses "
+                         f"them: {gpu_h:,.0f} GPU-hours of SLO shortfall.")
+        hybrid = summaries.get("hybrid")
+        if hybrid is None:
+            return notes
+        explained = sum(g.gpu_count for g in cannot) * float(self.prices.dt_h.sum())
+        if hybrid.slo_shortfall_gpu_hours > explained + 1e-6:
+            notes.append(f"hybrid missed {hybrid.slo_shortfall_gpu_hours - explained:,.1f} GPU-hours of contracted "
+                         "work the fleet could have run.")
+        for name in SINGLE_MODE:
+            other = summaries.get(name)
+            if other is not None and other.profit_after_switching_usd > hybrid.profit_after_switching_usd:
+                lead = other.profit_after_switching_usd - hybrid.profit_after_switching_usd
+                notes.append(f"On this price path {name} beat hybrid by ${lead:,.2f} after switching costs "
+                             f"(${other.profit_after_switching_usd:,.2f} against "
+                             f"${hybrid.profit_after_switching_usd:,.2f}).")
+        return notes
+
+
+def check_seconds(field_name: str, value: float, most: float) -> None:
+    """A duration parameter (a ramp, a switch, a dwell): finite, from 0 to `most` seconds."""
+    if not (math.isfinite(value) and 0 <= value <= most):
+        raise InvalidInput(field_name, f"{value!r} is not a number of seconds from 0 to {most:,.0f}")
 
 
 def run_backtest(
     model: FleetModel, prices: PriceHistory, strategies: Sequence[str] = STRATEGIES, *,
     threshold_usd_per_mwh: float | None = None, exact: bool = False, progress: Progress | None = None,
+    asic_ramp_s: float = ASIC_RAMP_S, gpu_switch_s: float = GPU_SWITCH_S, min_dwell_s: float = MIN_DWELL_S,
 ) -> BacktestResult:
-    """Run each strategy over the whole history and price the outcome."""
+    """Run each strategy over the whole history and price the outcome, switching included: an
+    ASIC start loses `asic_ramp_s` of revenue, a GPU's change of role `gpu_switch_s`; hybrid
+    weighs its changes against those over the next `min_dwell_s` (`_hold`)."""
     started = time.perf_counter()
     steps = len(prices)
     if steps == 0:
         raise InvalidInput("prices", "no price rows in the period")
+    check_seconds("asic_ramp_s", asic_ramp_s, MAX_ASIC_RAMP_S)
+    check_seconds("gpu_switch_s", gpu_switch_s, MAX_GPU_SWITCH_S)
+    check_seconds("min_dwell_s", min_dwell_s, MAX_MIN_DWELL_S)
     threshold = threshold_usd_per_mwh
     if threshold is None:
         threshold = break_even_usd_per_mwh(model, float(prices.hashprice_usd_per_th_day[0]))
@@ -1372,11 +1671,16 @@ def run_backtest(
                 raise ValueError(f"unknown strategy {name!r}; one of {', '.join(STRATEGIES)}")
             if progress is not None:
                 progress(name, rows.stop, steps)
-        outcome = evaluate(model, prices, Decision.concat(parts), name)
+        decision = Decision.concat(parts)
+        if name == "hybrid":
+            decision = _hold(model, prices, decision, asic_ramp_s=asic_ramp_s, gpu_switch_s=gpu_switch_s,
+                             min_dwell_s=min_dwell_s)
+        outcome = evaluate(model, prices, decision, name, asic_ramp_s=asic_ramp_s, gpu_switch_s=gpu_switch_s)
         outcome.exact_steps = exact_steps
         outcomes.append(outcome)
     return BacktestResult(prices=prices, model=model, outcomes=outcomes, threshold_usd_per_mwh=threshold,
-                          exact=exact, elapsed_s=time.perf_counter() - started)
+                          exact=exact, elapsed_s=time.perf_counter() - started, asic_ramp_s=asic_ramp_s,
+                          gpu_switch_s=gpu_switch_s, min_dwell_s=min_dwell_s)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1392,7 +1696,11 @@ class RevenueBySource(BaseModel):
 
 class StrategySummary(BaseModel):
     strategy: str
-    profit_usd: float
+    profit_usd: float = Field(description="revenue less energy, before switching costs")
+    profit_after_switching_usd: float = Field(description="profit_usd less switching_cost_usd")
+    switching_cost_usd: float = Field(
+        description="revenue lost while units switch: each ASIC start's ramp at the hashprice of its step and "
+                    "point, each GPU's switch at the price of the role it enters")
     revenue_usd: RevenueBySource
     energy_cost_usd: float
     energy_mwh: float
@@ -1401,6 +1709,12 @@ class StrategySummary(BaseModel):
     curtailed_asic_hours: float = Field(description="ASIC-hours spent curtailed (by choice or for the cap)")
     hours_with_curtailment: float = Field(description="hours during which at least one ASIC was curtailed")
     switches: int = Field(description="unit mode changes between steps (mining/curtailed, workload/spot/idle)")
+    asic_starts: int = Field(description="ASICs that went from curtailed to mining")
+    asic_stops: int = Field(description="ASICs that went from mining to curtailed")
+    gpu_switches: int = Field(description="GPUs that changed role (a workload, spot, idle)")
+    slo_shortfall_gpu_hours: float = Field(description="contracted GPU-hours not delivered (a contract not running "
+                                                       "at a step misses that step's hours)")
+    slo_shortfall_usd: float = Field(description="those GPU-hours at their contract price")
 
 
 class PriceRowIn(BaseModel):
@@ -1455,6 +1769,13 @@ class BacktestRequest(BaseModel):
     threshold_usd_per_mwh: float | None = Field(
         None, ge=-1_000, le=20_000, description="price-threshold's strike price; default: the fleet's break-even")
     series_points: int = Field(0, ge=0, le=2_000, description="downsampled per-step series to return (0: none)")
+    asic_ramp_s: float = Field(ASIC_RAMP_S, ge=0, le=MAX_ASIC_RAMP_S,
+                               description="an ASIC start loses this many seconds of its revenue")
+    gpu_switch_s: float = Field(GPU_SWITCH_S, ge=0, le=MAX_GPU_SWITCH_S,
+                                description="a GPU's change of role loses this many seconds of its new role's price")
+    min_dwell_s: float = Field(MIN_DWELL_S, ge=0, le=MAX_MIN_DWELL_S,
+                               description="hybrid keeps a count unless changing it gains more over this many "
+                                           "seconds than the switches it adds")
 
 
 class Period(BaseModel):
@@ -1479,6 +1800,8 @@ class BacktestResponse(BaseModel):
     synthetic_prices: bool
     threshold_usd_per_mwh: float | None
     strategies: list[StrategySummary]
+    notes: list[str] = Field(default_factory=list, description="contracts the fleet cannot run; a single-mode "
+                                                               "strategy that beat hybrid after switching costs")
     series: SeriesOut | None = None
     elapsed_ms: float
 
@@ -1524,7 +1847,8 @@ def run_request(body: BacktestRequest) -> BacktestResponse:
     chosen = select_period(history, body.from_, body.to)
     model = build_model(body.fleet, chosen, field_prefix="fleet.")
     strategies = list(dict.fromkeys(body.strategies))
-    result = run_backtest(model, chosen, strategies, threshold_usd_per_mwh=body.threshold_usd_per_mwh)
+    result = run_backtest(model, chosen, strategies, threshold_usd_per_mwh=body.threshold_usd_per_mwh,
+                          asic_ramp_s=body.asic_ramp_s, gpu_switch_s=body.gpu_switch_s, min_dwell_s=body.min_dwell_s)
     return BacktestResponse(
         period=Period(start=chosen.start(), end=chosen.end(), steps=len(chosen),
                       hours=round(float(chosen.dt_h.sum()), 4)),
@@ -1532,6 +1856,7 @@ def run_request(body: BacktestRequest) -> BacktestResponse:
         threshold_usd_per_mwh=None if result.threshold_usd_per_mwh is None
         else round(result.threshold_usd_per_mwh, 2),
         strategies=result.summaries(),
+        notes=result.notes(),
         series=SeriesOut(**series(result, body.series_points)) if body.series_points else None,
         elapsed_ms=round(result.elapsed_s * 1000, 1),
     )
@@ -1543,16 +1868,16 @@ router = APIRouter()
 @router.post("/economics/backtest", response_model=BacktestResponse, summary="Backtest strategies over a price history")
 async def backtest(body: BacktestRequest) -> BacktestResponse:
     """Run hybrid / mine-always / ai-first / price-threshold over a price history (the shipped
-    synthetic year, or rows given inline) and compare profit, revenue by source, energy,
-    curtailment and switches."""
+    synthetic year, or rows given inline) and compare profit (before and after switching costs),
+    revenue by source, energy, curtailment, switches and contracted work not delivered."""
     return await anyio.to_thread.run_sync(run_request, body)
 
 
 __all__ = [
     "SAMPLE_FLEET", "SAMPLE_PRICES", "STRATEGIES", "BacktestRequest", "BacktestResponse", "BacktestResult",
     "Decision", "Fleet", "FleetFileError", "FleetModel", "Outcome", "PriceHistory", "StrategySummary",
-    "break_even_usd_per_mwh", "build_model", "evaluate", "exact_request", "fast_path", "history_from_ticks",
-    "load_fleet",
+    "break_even_usd_per_mwh", "build_model", "check_seconds", "evaluate", "exact_request", "fast_path",
+    "history_from_ticks", "load_fleet",
     "load_prices", "prices_from_rows", "router", "run_backtest", "run_request", "sample_prices", "select_period",
     "simulated_ticks", "write_prices", "write_sample_prices",
 ]

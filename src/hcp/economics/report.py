@@ -73,35 +73,60 @@ def _fleet_line(result: BacktestResult) -> str:
             f"{m.gpu_count:,} GPUs, {len(m.gangs)} contracted workloads{strike}")
 
 
-TABLE_COLUMNS: Final = ("strategy", "profit", "mining", "AI contracted", "spot", "energy MWh", "energy cost",
-                        "curtailed ASIC-h", "switches")
+TABLE_COLUMNS: Final = ("strategy", "profit", "switching cost", "after switching", "mining", "AI contracted",
+                        "SLO shortfall", "spot", "energy MWh", "energy cost", "curtailed ASIC-h", "switches")
+
+
+def _shortfall(gpu_hours: float, usd: float) -> str:
+    return f"{gpu_hours:,.0f} GPU-h" + (f" ({_money(usd)})" if usd else "")
 
 
 def table_rows(result: BacktestResult) -> list[list[str]]:
     rows = []
     for s in result.summaries():
-        rows.append([s.strategy, _money(s.profit_usd), _money(s.revenue_usd.mining),
-                     _money(s.revenue_usd.ai_contracted), _money(s.revenue_usd.spot), f"{s.energy_mwh:,.1f}",
-                     _money(s.energy_cost_usd), f"{s.curtailed_asic_hours:,.1f}", f"{s.switches:,}"])
+        rows.append([s.strategy, _money(s.profit_usd), _money(s.switching_cost_usd),
+                     _money(s.profit_after_switching_usd), _money(s.revenue_usd.mining),
+                     _money(s.revenue_usd.ai_contracted), _shortfall(s.slo_shortfall_gpu_hours, s.slo_shortfall_usd),
+                     _money(s.revenue_usd.spot), f"{s.energy_mwh:,.1f}", _money(s.energy_cost_usd),
+                     f"{s.curtailed_asic_hours:,.1f}", f"{s.switches:,}"])
     return rows
 
 
+def _switching_line(result: BacktestResult) -> str:
+    return (f"an ASIC start loses {result.asic_ramp_s:g} s of its revenue, a GPU's change of role "
+            f"{result.gpu_switch_s:g} s of its new role's price; hybrid holds a count unless changing it gains more "
+            f"over {result.min_dwell_s:g} s than the switches it adds")
+
+
+def best_line(result: BacktestResult) -> str | None:
+    """The strategy that earned the most after switching costs, and by how much."""
+    summaries = result.summaries()
+    if len(summaries) < 2:
+        return None
+    best = max(summaries, key=lambda s: s.profit_after_switching_usd)
+    others = ", ".join(f"{_money(best.profit_after_switching_usd - s.profit_after_switching_usd)} more than "
+                       f"{s.strategy}" for s in summaries if s is not best)
+    return f"Best: {best.strategy} after switching costs ({others})."
+
+
 def format_table(result: BacktestResult) -> str:
-    """The strategies side by side, as the terminal shows them."""
+    """The strategies side by side, as the terminal shows them, and what a reader must know."""
     rows = [list(TABLE_COLUMNS), *table_rows(result)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(TABLE_COLUMNS))]
-    lines = [f"Backtest {_period_line(result)}", f"Fleet: {_fleet_line(result)}", ""]
+    lines = [f"Backtest {_period_line(result)}", f"Fleet: {_fleet_line(result)}",
+             f"Switching: {_switching_line(result)}", ""]
     for k, r in enumerate(rows):
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths,
                                                                                                    strict=True))))
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
-    summaries = result.summaries()
-    if len(summaries) > 1:
-        best = max(summaries, key=lambda s: s.profit_usd)
-        others = ", ".join(f"{_money(best.profit_usd - s.profit_usd)} more than {s.strategy}"
-                           for s in summaries if s is not best)
-        lines += ["", f"Best: {best.strategy} ({others})."]
+    best = best_line(result)
+    notes = result.notes()
+    if best or notes:
+        lines.append("")
+    if best:
+        lines.append(best)
+    lines += [f"Note: {note}" for note in notes]
     return "\n".join(lines)
 
 
@@ -114,9 +139,12 @@ def to_json(result: BacktestResult, *, points: int = CHART_BUCKETS) -> dict[str,
         "fleet": {"facilities": result.model.facility_ids, "asics": result.model.asic_count,
                   "gpus": result.model.gpu_count, "contracted_workloads": len(result.model.gangs)},
         "threshold_usd_per_mwh": result.threshold_usd_per_mwh,
+        "switching": {"asic_ramp_s": result.asic_ramp_s, "gpu_switch_s": result.gpu_switch_s,
+                      "min_dwell_s": result.min_dwell_s},
         "exact": result.exact,
         "elapsed_s": round(result.elapsed_s, 3),
         "strategies": [s.model_dump() for s in result.summaries()],
+        "notes": result.notes(),
         "series": {k: ([t.isoformat() for t in v] if k == "ts" else v) for k, v in series(result, points).items()},
     }
 
@@ -318,6 +346,9 @@ def render_html(result: BacktestResult, *, points: int = CHART_BUCKETS) -> str:
                  if result.prices.synthetic else "")
     method = ("hybrid: the exact optimizer (HiGHS) at every step" if result.exact
               else "hybrid: the optimizer's problem solved per step by the vectorised fast path")
+    best = best_line(result)
+    notes = "".join(f'<p class="warn">{html.escape(note)}</p>' for note in result.notes())
+    verdict = f'<p class="meta">{html.escape(best)}</p>' if best else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>HCP backtest</title>
 <style>
@@ -336,13 +367,17 @@ th:first-child,td:first-child{{text-align:left}} th{{background:#f4f4f6}}
 {synthetic}
 <p class="meta">{html.escape(_period_line(result))}</p>
 <p class="meta">Fleet: {html.escape(_fleet_line(result))}. {html.escape(method)}.</p>
+<p class="meta">Switching: {html.escape(_switching_line(result))}.</p>
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+{verdict}{notes}
 <h2>Cumulative profit</h2>{profit_chart}
 <h2>Prices</h2>{"".join(charts)}
 <h2>Power by mode (dashed: the facilities' caps together)</h2><div class="cells">{"".join(power_charts)}</div>
 <p class="meta">Charts show {len(t):,} buckets of consecutive steps: means, peaks and cumulative profit at each
 bucket's end. Switches count units changing mode between steps (ASICs mining/curtailed; GPUs between a workload,
-spot and idle), units of one class being interchangeable.</p>
+spot and idle), units of one class being interchangeable. Profit is before switching costs, "after switching" after
+them. Contracted workloads are commitments: every strategy runs each one the fleet can power at every step, and SLO
+shortfall is the contracted GPU-hours a strategy did not deliver, at their contract price.</p>
 </body></html>
 """
 
