@@ -28,13 +28,16 @@ up: $(VENV)/.installed
 	$(BIN)/hcp migrate
 	$(BIN)/hcp up --demo
 
-# In CI the PostgreSQL and NATS tests must run: start the servers if they are not up.
+# Lint first (so it stays green), then the suite. In CI the PostgreSQL and NATS tests must run:
+# start the servers if they are not up.
 test: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
 	@if [ "$${CI:-}" = "true" ]; then scripts/services.sh ensure; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 
 services:

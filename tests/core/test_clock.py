@@ -87,3 +87,26 @@ async def test_simulated_time_continues_across_restarts_of_the_platform(tmp_path
         assert slower.clock.time() - slow_from < 5  # it went on at speed 1, not 1000
     finally:
         await slower.stop()
+
+
+async def test_platforms_starting_together_on_an_empty_database_all_start(database_url: str) -> None:
+    """Split mode starts its services at once: each creates the clock's epoch if it is missing.
+    Every start-up write must be idempotent; a plain insert made the losers die (exit 3)."""
+    from hcp.core.db import Database
+    from hcp.core.platform import ClockEpoch, Platform
+    from hcp.core.settings import Settings
+
+    for _ in range(5):
+        platforms = [Platform(Settings(database_url=database_url, demo=True, sim={"speed": 60}))
+                     for _ in range(4)]
+        try:
+            await asyncio.gather(*(p.start() for p in platforms))
+            assert all(p.started for p in platforms)
+            times = [p.clock.time() for p in platforms]
+            assert max(times) - min(times) < 60  # one epoch: within a second of wall time at 60x
+        finally:
+            await asyncio.gather(*(p.stop() for p in platforms if p.started))
+        db = Database(database_url)
+        async with db.transaction() as session:  # empty again for the next round
+            await session.execute(ClockEpoch.__table__.delete())
+        await db.dispose()

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, Request
 from sqlalchemy import Float, Integer
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,6 +73,13 @@ class Platform:
         clock = self.clock
         assert isinstance(clock, ScaledClock)
         async with self.db.transaction() as session:
+            # Idempotent: services starting together on an empty database each try to create the
+            # epoch; one does, the others find it (a plain insert made the losers die at start).
+            insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+            created = await session.execute(insert(ClockEpoch).values(
+                id=1, wall_at=time.time(), sim_at=clock.time(), speed=clock.speed).on_conflict_do_nothing())
+            if getattr(created, "rowcount", 0) == 1:
+                return  # the first start: this clock is the epoch
             epoch = await session.get(ClockEpoch, 1, with_for_update=True)
             if epoch is not None:
                 clock.jump_to(epoch.sim_at + (time.time() - epoch.wall_at) * epoch.speed)
