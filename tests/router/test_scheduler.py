@@ -180,7 +180,8 @@ def test_a_job_in_the_reserved_pool_waits_and_says_for_whom() -> None:
     s.submit(job("head", count=4, priority=9, submitted=10))
     s.submit(job("long", count=1, duration=10 * 3600, submitted=30))
     assert s.schedule(now=60) == []
-    assert s.reasons()["long"].startswith("reserved:") and "head" in s.reasons()["long"]
+    why = s.reasons()["long"]
+    assert why.startswith("reserved:") and "held for a workload ahead in the queue (priority 9, 4 GPUs)" in why
 
 
 def test_power_headroom_limits_placement_and_cheap_gpus_go_first() -> None:

@@ -132,9 +132,10 @@ class _Reservation:
 
     def reason(self) -> str:
         fac, model = self.pool or ("", "")
-        return (f"reserved: the free {model} GPUs at {fac} are held for {self.job.id} (priority "
-                f"{self.job.priority}, ahead in the queue), which starts there as running work ends; "
-                f"this workload would run past that")
+        # The other workload is not named: it may be another tenant's.
+        return (f"reserved: the free {model} GPUs at {fac} are held for a workload ahead in the queue "
+                f"(priority {self.job.priority}, {self.job.gpu_count} GPUs), which starts there as running "
+                f"work ends; this workload would run past that")
 
 
 class Scheduler:
@@ -421,7 +422,7 @@ class Scheduler:
 
     def schedule(self, now: float, *, limit: int | None = None) -> list[Placement]:
         """Place what can be placed now, in queue order, with backfill and preemption; note in
-        `why` the reason of every job left waiting."""
+        `why` the reason of each job it looked at and left waiting (`reasons()` has them all)."""
         self.account(now)
         placements: list[Placement] = []
         reserved: dict[tuple[str, str], _Reservation] = {}  # pool -> the first blocked job's claim on it
