@@ -475,6 +475,10 @@ class OrchestratorLoop:
                 job.preemptible = self.preemptible.get(workload_id, job.preemptible)
 
     async def _unload_stray(self, gpu: str) -> None:
+        # Placed again since the check (a preempted workload's leftover GPU, say): not a stray now.
+        # Checked as the command goes out, on the loop that places: a later load follows this unload.
+        if any(gpu in job.gpus for job in self.scheduler.running.values()):
+            return
         with contextlib.suppress(HCPError, TimeoutError):
             await asyncio.wait_for(self._runtime.command(unit_id=gpu, action="unload_workload"),
                                    timeout=self.settings.switch_timeout_s)
