@@ -83,12 +83,15 @@ class WorkloadDemand:
     tenant_id: str | None = None
     max_price_usd_per_gpu_hour: float | None = None
 
+    def spot_usd_per_hour(self, spot_usd_per_hour: dict[str, float]) -> float:
+        """What its GPUs would earn on spot instead (the cheapest model it may run on)."""
+        models = list(spot_usd_per_hour) if self.gpu_model == "any" else [self.gpu_model]
+        return min((spot_usd_per_hour[m] for m in models if m in spot_usd_per_hour), default=0.0)
+
     def committed(self, spot_usd_per_hour: dict[str, float]) -> bool:
         if self.max_price_usd_per_gpu_hour is None:
             return True
-        models = list(spot_usd_per_hour) if self.gpu_model == "any" else [self.gpu_model]
-        spot = min((spot_usd_per_hour[m] for m in models if m in spot_usd_per_hour), default=0.0)
-        return self.max_price_usd_per_gpu_hour >= spot
+        return self.max_price_usd_per_gpu_hour >= self.spot_usd_per_hour(spot_usd_per_hour)
 
 
 @dataclass(frozen=True)
@@ -424,8 +427,7 @@ def why_waiting(w: WorkloadDemand, plan: Plan, units: list[UnitState], facility_
             free.setdefault((u.facility_id, u.model), []).append(u)
     what = f"{w.gpu_count}x {w.gpu_model}"
     if not w.committed(prices.gpu_spot_usd_per_hour):
-        named = list(prices.gpu_spot_usd_per_hour) if w.gpu_model == "any" else [w.gpu_model]
-        spot = min((prices.gpu_spot_usd_per_hour.get(m, 0.0) for m in named), default=0.0)
+        spot = w.spot_usd_per_hour(prices.gpu_spot_usd_per_hour)
         return (f"price limit: its ${w.max_price_usd_per_gpu_hour:.2f}/GPU-hour limit is under the "
                 f"${spot:.2f}/GPU-hour the GPUs earn on spot")
     roomy = {key: gpus for key, gpus in free.items() if len(gpus) >= w.gpu_count}
