@@ -22,7 +22,7 @@ from hcp.core.bus import Bus, Event, MemoryBus
 from hcp.core.clock import SteppedClock
 from hcp.core.db import Database
 from hcp.core.settings import MarketSettings
-from hcp.economics.hashprice import hashprice_usd_per_th_day
+from hcp.kernel.hashprice import hashprice_usd_per_th_day
 from hcp.market import service
 from hcp.market.feeds import (
     BlockchainInfoDifficulty,

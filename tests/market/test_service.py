@@ -13,7 +13,7 @@ from tests.market.conftest import GPUS, NODES, tick
 from hcp.core.clock import SteppedClock
 from hcp.core.db import Database
 from hcp.core.errors import InvalidInput
-from hcp.economics.hashprice import hashprice_usd_per_th_day
+from hcp.kernel.hashprice import hashprice_usd_per_th_day
 from hcp.market import service
 from hcp.market.models import MarketPrice
 

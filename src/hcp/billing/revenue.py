@@ -23,7 +23,7 @@ from hcp.billing.service import month_bounds
 from hcp.core.errors import InvalidInput
 from hcp.core.money import to_cents
 from hcp.core.settings import BillingSettings
-from hcp.economics import hashprice
+from hcp.kernel import hashprice
 from hcp.market import service as market
 from hcp.resources import service as resources
 from hcp.resources import telemetry

@@ -5,6 +5,11 @@ consumer that restarts under the same durable name resumes where it stopped. Eve
 carries an `id`; publishers de-duplicate within a window (JetStream's `Nats-Msg-Id`) and
 consumers that must not apply an event twice record its id (`hcp.core.outbox.first_delivery`).
 
+Event bodies are classes (`Payload` subclasses, one per subject, in `hcp.kernel.events`): the
+publisher builds one, each consumer parses the body once with `event.parse(Model)`. A body that
+does not parse is malformed: it is logged and dead-lettered (kept under `deadletter.<subject>`)
+once, never redelivered, because no retry can make it valid.
+
 Two implementations with the same semantics: `MemoryBus` (one process, the default) and
 `NatsBus` (NATS JetStream, for split mode and replicas).
 """
@@ -23,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import structlog
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +48,7 @@ SUBJECTS = (
     "invoice.issued",
 )
 
+DEAD_LETTER_PREFIX = "deadletter."
 DEDUP_WINDOW_S = 120.0
 MAX_DELIVER = 10
 Deliver = Literal["all", "new"]
@@ -56,12 +63,44 @@ def json_default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable in an event")
 
 
+class Payload(BaseModel):
+    """The body of one kind of event. Fields a consumer does not know are ignored, so a publisher
+    may add one without breaking older consumers."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    subject: ClassVar[str]
+
+
+P = TypeVar("P", bound=Payload)
+
+
+class MalformedEvent(ValueError):
+    """An event whose body its model refuses: dead-lettered, never retried."""
+
+    def __init__(self, subject: str, event_id: str, reason: str) -> None:
+        super().__init__(f"malformed {subject} event {event_id}: {reason}")
+        self.subject, self.event_id, self.reason = subject, event_id, reason
+
+
 @dataclass(frozen=True)
 class Event:
     subject: str
     data: dict[str, Any]
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     ts: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    @classmethod
+    def of(cls, payload: Payload, *, ts: datetime | None = None, id: str | None = None) -> Event:
+        return cls(subject=payload.subject, data=payload.model_dump(mode="json"),
+                   id=id or uuid.uuid4().hex, ts=(ts or datetime.now(UTC)).isoformat())
+
+    def parse(self, model: type[P]) -> P:
+        """The body as `model`; `MalformedEvent` (dead-lettered by the bus) when it is not one."""
+        try:
+            return model.model_validate(self.data)
+        except ValidationError as exc:
+            fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+            raise MalformedEvent(self.subject, self.id, fields) from exc
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -124,22 +163,41 @@ class Bus(ABC):
         only events published from now on.
         """
 
-    async def emit(self, subject: str, data: dict[str, Any], *, ts: datetime | None = None) -> Event:
+    async def emit(self, payload: Payload | str, data: dict[str, Any] | None = None, *,
+                   ts: datetime | None = None) -> Event:
         """Publish straight to the bus, for facts with no database state behind them
         (telemetry, market ticks). State changes go through the outbox instead."""
-        event = Event(subject=subject, data=data, ts=(ts or datetime.now(UTC)).isoformat())
+        if isinstance(payload, str):  # TRANSITION: untyped publishers, until each has its Payload
+            event = Event(subject=payload, data=data or {}, ts=(ts or datetime.now(UTC)).isoformat())
+        else:
+            event = Event.of(payload, ts=ts)
         await self.publish(event)
         return event
 
+    async def dead_letter(self, event: Event, *, consumer: str, reason: str) -> None:
+        """Keep a malformed event under `deadletter.<subject>` for an operator to inspect."""
+        await self.publish(Event(
+            subject=DEAD_LETTER_PREFIX + event.subject, id=f"dead:{consumer}:{event.id}", ts=event.ts,
+            data={"event": {"id": event.id, "ts": event.ts, "subject": event.subject, "data": event.data},
+                  "consumer": consumer, "reason": reason},
+        ))
 
-async def _deliver(handler: Handler, event: Event, *, consumer: str) -> bool:
-    """Run the handler with retries; True once it succeeded, False when it gave up."""
+
+async def _deliver(handler: Handler, event: Event, *, consumer: str, bus: Bus) -> bool:
+    """Run the handler with retries; True once it is done with the event (handled, or malformed
+    and dead-lettered), False when it gave up."""
     for attempt in range(1, MAX_DELIVER + 1):
         try:
             await handler(event)
             return True
         except asyncio.CancelledError:
             raise
+        except MalformedEvent as exc:
+            log.error("malformed event dead-lettered", consumer=consumer, subject=event.subject,
+                      event_id=event.id, reason=exc.reason)
+            with contextlib.suppress(Exception):  # the log line above is the record of last resort
+                await bus.dead_letter(event, consumer=consumer, reason=exc.reason)
+            return True
         except Exception:
             log.warning("handler failed", consumer=consumer, subject=event.subject,
                         event_id=event.id, attempt=attempt, exc_info=True)
@@ -256,7 +314,7 @@ class MemoryBus(Bus):
                 # Subscribers of one durable name share its events, round robin.
                 handler = consumer.handlers[turn % len(consumer.handlers)]
                 turn += 1
-                await _deliver(handler, event, consumer=key)
+                await _deliver(handler, event, consumer=key, bus=self)
             consumer.position += 1
 
 
@@ -358,11 +416,12 @@ class NatsBus(Bus):
             for msg in msgs:
                 try:
                     event = Event.from_json(msg.data)
-                except (ValueError, KeyError):
-                    log.error("malformed event on bus", subject=msg.subject)
+                except (ValueError, KeyError, TypeError):
+                    log.error("malformed event dead-lettered", consumer=name, subject=msg.subject,
+                              reason="not an event envelope")
                     await msg.term()
                     continue
-                if await _deliver(handler, event, consumer=name):
+                if await _deliver(handler, event, consumer=name, bus=self):
                     await msg.ack()
                 else:
                     await msg.term()

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from hcp.core.bus import Bus, Event, json_default
+from hcp.core.bus import Bus, Event, Payload, json_default
 from hcp.core.db import Base, Database, UTCDateTime, new_id, utcnow
 
 log = structlog.get_logger(__name__)
@@ -56,14 +56,17 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-def add_event(
-    session: AsyncSession, subject: str, data: dict[str, Any], *, ts: datetime | None = None
-) -> Event:
+def add_event(session: AsyncSession, event: Payload | str, data: dict[str, Any] | None = None, *,
+              ts: datetime | None = None) -> Event:
     """Queue an event to be published once (and only if) the session's transaction commits."""
     when = ts or utcnow()
+    if isinstance(event, str):  # TRANSITION: untyped publishers, until each has its Payload
+        subject, body = event, data or {}
+    else:
+        subject, body = event.subject, event.model_dump(mode="json")
     # Round-trip through JSON now so a payload that cannot be serialised fails the
     # transaction, not the relay later.
-    payload = json.loads(json.dumps(data, default=json_default))
+    payload = json.loads(json.dumps(body, default=json_default))
     event_obj = Event(subject=subject, data=payload, id=new_id(), ts=when.isoformat())
     session.add(OutboxEvent(id=event_obj.id, subject=subject, payload=payload, ts=when))
     session.sync_session.info[_PENDING_KEY] = True

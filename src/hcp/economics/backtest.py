@@ -49,9 +49,9 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hcp.core.errors import InvalidInput
-from hcp.economics.hashprice import BLOCK_SUBSIDY_BTC, BLOCKS_PER_DAY, HASHES_PER_DIFFICULTY, TARGET_BLOCK_TIME_S
 from hcp.economics.optimizer import optimize
 from hcp.economics.schemas import FacilityIn, OptimizeRequest, UnitIn, WorkloadIn
+from hcp.kernel.hashprice import BLOCK_SUBSIDY_BTC, BLOCKS_PER_DAY, HASHES_PER_DIFFICULTY, TARGET_BLOCK_TIME_S
 from hcp.sim.market import MarketCsvError, MarketSimulator, MarketTick, write_csv
 
 FloatArray = npt.NDArray[np.float64]
@@ -188,7 +188,7 @@ class PriceHistory:
 
     @property
     def hashprice_usd_per_th_day(self) -> FloatArray:
-        # hcp.economics.hashprice's formula, over every row at once.
+        # hcp.kernel.hashprice's formula, over every row at once.
         revenue_usd_per_day = (BLOCK_SUBSIDY_BTC + self.fees_btc_per_block) * BLOCKS_PER_DAY * self.btc_usd
         network_ths = self.network_difficulty * HASHES_PER_DIFFICULTY / TARGET_BLOCK_TIME_S / 1e12
         result: FloatArray = revenue_usd_per_day / network_ths

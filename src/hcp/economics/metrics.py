@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hcp.core.metrics import REGISTRY
 from hcp.core.platform import Platform
 from hcp.core.tasks import cancel_tasks
-from hcp.economics.hashprice import hashprice_usd_per_th_day
 from hcp.economics.models import PlanRecord
+from hcp.kernel.hashprice import hashprice_usd_per_th_day
 from hcp.market import service as market
 
 log = structlog.get_logger(__name__)

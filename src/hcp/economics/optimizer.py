@@ -31,8 +31,8 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from hcp.core.errors import InvalidInput
-from hcp.economics.hashprice import hashprice_usd_per_th_day
 from hcp.economics.schemas import Assignment, FacilityPower, OptimizeRequest, OptimizeResponse
+from hcp.kernel.hashprice import hashprice_usd_per_th_day
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from hcp.economics.hashprice import break_even_usd_per_mwh
 from hcp.economics.optimizer import (
     CURTAILED,
     IDLE,
@@ -41,6 +40,7 @@ from hcp.economics.optimizer import (
     violations,
 )
 from hcp.economics.schemas import OptimizeRequest
+from hcp.kernel.hashprice import break_even_usd_per_mwh
 
 MODES = {name: code for code, name in enumerate(MODE_NAMES)}
 

@@ -22,7 +22,6 @@ from hcp.core.bus import Event, Subscription
 from hcp.core.errors import InvalidInput, NotFound
 from hcp.core.outbox import add_event
 from hcp.core.platform import Platform
-from hcp.economics.hashprice import break_even_usd_per_mwh, hashprice_usd_per_th_day
 from hcp.economics.models import DemandResponseEvent, PlanRecord
 from hcp.economics.planner import (
     Decision,
@@ -35,6 +34,7 @@ from hcp.economics.planner import (
     WorkloadDemand,
     decide,
 )
+from hcp.kernel.hashprice import break_even_usd_per_mwh, hashprice_usd_per_th_day
 from hcp.resources import allocation
 from hcp.resources import service as resources
 

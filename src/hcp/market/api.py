@@ -10,7 +10,7 @@ from fastapi import Query
 
 from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
-from hcp.economics.hashprice import network_hashrate_ths
+from hcp.kernel.hashprice import network_hashrate_ths
 from hcp.market import service
 from hcp.market.ingest import STATE_KEY, MarketRuntime, runtime_of
 from hcp.market.schemas import HistoryOut, PricesOut

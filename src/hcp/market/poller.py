@@ -26,7 +26,7 @@ from hcp.core.bus import Bus
 from hcp.core.clock import Clock
 from hcp.core.metrics import REGISTRY
 from hcp.core.tasks import cancel_tasks
-from hcp.economics.hashprice import hashprice_usd_per_th_day, network_hashrate_ths
+from hcp.kernel.hashprice import hashprice_usd_per_th_day, network_hashrate_ths
 from hcp.market.feeds import Feed, FeedError, PricePoint
 from hcp.market.service import (
     BTC_USD,

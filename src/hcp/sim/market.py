@@ -23,7 +23,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 
 from hcp.core.clock import Clock
-from hcp.economics.hashprice import (
+from hcp.kernel.hashprice import (
     BLOCK_SUBSIDY_BTC,
     BLOCKS_PER_DAY,
     HASHES_PER_DIFFICULTY,
