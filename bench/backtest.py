@@ -24,7 +24,7 @@ from hcp.economics.backtest import (
     run_backtest,
     simulated_ticks,
 )
-from hcp.sim.asic.cgminer_api import luxos_profiles
+from hcp.sim.asic.luxos import luxos_profiles
 
 GOAL_S = 60.0
 CAP_FRACTION = 0.9

@@ -12,8 +12,8 @@ from tests.drivers.conftest import subnet_ips, web_options
 
 from hcp.drivers.base import Capability, UnitRef, UnitUnreachable, Unsupported
 from hcp.drivers.cgminer import CgminerDriver
-from hcp.sim.asic.cgminer_api import luxos_profiles
 from hcp.sim.asic.device import AsicFleet, Mode
+from hcp.sim.asic.luxos import luxos_profiles
 from hcp.sim.asic.server import RunningMiners
 
 Serve = Callable[..., Awaitable[RunningMiners]]

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from hcp.sim.asic.cgminer_api import CgminerApi, luxos_profiles
+from hcp.sim.asic.cgminer_api import CgminerApi
 from hcp.sim.asic.device import AsicFleet, Mode
+from hcp.sim.asic.luxos import luxos_profiles
 from hcp.sim.asic.server import RunningMiners
 
 NOW = 1_767_225_600.0

@@ -10,8 +10,8 @@ from pyasic.device.firmware import MinerFirmware
 from pyasic.miners.antminer.bmminer.X21.S21 import BMMinerS21
 from pyasic.miners.antminer.luxos.X21.S21 import LUXMinerS21
 
-from hcp.sim.asic.cgminer_api import luxos_profiles
 from hcp.sim.asic.device import AsicFleet, Mode
+from hcp.sim.asic.luxos import luxos_profiles
 from hcp.sim.asic.server import RunningMiners
 
 

@@ -15,7 +15,7 @@ from types import TracebackType
 
 from hcp.core.clock import Clock
 from hcp.core.tasks import cancel_tasks
-from hcp.sim.asic.cgminer_api import CgminerApiServer
+from hcp.sim.asic.cgminer_server import CgminerApiServer
 from hcp.sim.asic.device import AsicFleet
 from hcp.sim.asic.web import MinerWebServer
 

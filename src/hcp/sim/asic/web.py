@@ -20,15 +20,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from hcp.core.clock import Clock
-from hcp.sim.asic.cgminer_api import (
+from hcp.sim.asic.cgminer_replies import (
     MODEL,
     STOCK_COMPILE_TIME,
-    MinerListeners,
     new_api_pools,
     new_api_stats,
     new_api_summary,
 )
 from hcp.sim.asic.device import AsicFleet, Firmware
+from hcp.sim.asic.listeners import MinerListeners
 
 log = logging.getLogger(__name__)
 
