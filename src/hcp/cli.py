@@ -274,7 +274,7 @@ def backtest(
     """Backtest strategies over a price history: print the comparison, write the report and plot."""
     from hcp.core.errors import InvalidInput
     from hcp.economics import backtest as bt
-    from hcp.economics.report import format_table, write_report
+    from hcp.economics.backtest.report import format_table, write_report
     from hcp.sim.market import MarketCsvError
 
     def fail(message: str) -> typer.Exit:

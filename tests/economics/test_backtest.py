@@ -38,7 +38,10 @@ from hcp.economics.backtest import (
     load_prices,
     run_backtest,
 )
-from hcp.economics.report import format_table, render_html, to_json
+from hcp.economics.backtest.api import router as backtest_router
+from hcp.economics.backtest.outcome import _state_changes
+from hcp.economics.backtest.report import format_table, render_html, to_json
+from hcp.economics.backtest.strategies import _decide_exact
 from hcp.sim.market import MarketCsvError, MarketReplay, MarketSimulator, write_csv
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
@@ -487,7 +490,7 @@ def test_fast_path_bound_holds_so_what_it_proves_is_true(seed: int, units: int, 
     prices = random_steps(rng, 10, facilities)
     model = contracted_fleet(random_fleet(rng, units, facilities), prices)
     _, objective, gap = fast_path(model, prices)
-    exact = evaluate(model, prices, bt._decide_exact(model, prices, range(len(prices))), "exact")
+    exact = evaluate(model, prices, _decide_exact(model, prices, range(len(prices))), "exact")
     best = exact.profit_usd / prices.dt_h
     assert (best <= objective + gap + 1e-6).all()  # the optimum is never above the bound
     assert (objective <= best + 1e-6).all()  # and the fast path never claims more than it can
@@ -543,7 +546,7 @@ def test_totals_are_the_sums_of_the_steps_and_power_is_accounted_for() -> None:
         assert summary["profit_after_switching_usd"] == pytest.approx(
             float((revenue - outcome.energy_usd - outcome.switching_usd).sum()), abs=0.01)
         # Switches are the fewest units that must move, group by group.
-        counted = sum(bt._state_changes(np.column_stack([outcome.decision.mining_units[:, c],
+        counted = sum(_state_changes(np.column_stack([outcome.decision.mining_units[:, c],
                                                          cls.n - outcome.decision.mining_units[:, c]]))
                       for c, cls in enumerate(model.classes))
         np.testing.assert_array_equal(outcome.asic_starts + outcome.asic_stops, counted)
@@ -556,7 +559,7 @@ def test_totals_are_the_sums_of_the_steps_and_power_is_accounted_for() -> None:
 
 def test_switches_count_the_fewest_units_that_change_state() -> None:
     counts = np.array([[5, 0], [3, 2], [3, 2], [5, 0], [0, 5]])  # mining, curtailed
-    assert bt._state_changes(counts).tolist() == [0, 2, 0, 2, 5]
+    assert _state_changes(counts).tolist() == [0, 2, 0, 2, 5]
 
 
 def test_the_report_page_stands_alone() -> None:
@@ -670,7 +673,7 @@ def test_fleet_file_counts_expand_and_errors_name_the_field(tmp_path: Path) -> N
 async def client() -> Any:
     app = FastAPI()
     install_error_handlers(app)
-    app.include_router(bt.router, prefix="/api/v1")
+    app.include_router(backtest_router, prefix="/api/v1")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         yield c
 

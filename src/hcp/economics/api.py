@@ -13,7 +13,7 @@ from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, require_role
 from hcp.economics import metrics as economics_metrics
 from hcp.economics import service
-from hcp.economics.backtest import router as backtest_router
+from hcp.economics.backtest.api import router as backtest_router
 from hcp.economics.fleet import fleet_from_resources
 from hcp.economics.optimizer import optimize as run_optimizer
 from hcp.economics.planner import Hysteresis, Prices

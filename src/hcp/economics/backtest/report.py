@@ -16,7 +16,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from hcp.economics.backtest import BacktestResult, FloatArray
+from hcp.economics.backtest.defaults import FloatArray
+from hcp.economics.backtest.engine import BacktestResult
 
 MODES: Final = ("mining", "workload", "spot", "idle")
 MODE_LABELS: Final = {"mining": "mining", "workload": "AI contracted", "spot": "GPU spot", "idle": "GPU idle"}
