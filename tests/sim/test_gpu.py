@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hcp.core.clock import ScaledClock, SteppedClock
+from hcp.kernel.gpus import GPU_MODELS, resolve_model
 from hcp.sim import gpu
 from hcp.sim.gpu import (
     DCGM_FIELDS,
-    GPU_MODELS,
     PHASES,
     GpuFaulted,
     GpuFleet,
@@ -24,7 +24,7 @@ from hcp.sim.gpu import (
     SwitchAborted,
     SwitchInProgress,
     SwitchRecord,
-    resolve_model,
+    switching,
 )
 
 H100, A100 = 0, 1
@@ -436,9 +436,9 @@ async def test_switching_stats_and_bounded_history() -> None:
 @settings(max_examples=50, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2**63))
 def test_phase_draws_always_sum_within_the_band(seed: int) -> None:
-    f = GpuFleet(["H100"], seed=seed)
+    rng = np.random.default_rng(seed)
     for _ in range(200):
-        phases = f._draw_phases_ms()
+        phases = switching.draw_phases_ms(rng)
         total = sum(phases)
         assert 350.0 <= total <= 480.0
         assert all(p > 0 and p * 8 == int(p * 8) for p in phases)  # 1/8 ms steps
@@ -446,9 +446,9 @@ def test_phase_draws_always_sum_within_the_band(seed: int) -> None:
 
 def test_phase_draws_stay_in_the_band_even_when_the_spread_is_huge(monkeypatch: pytest.MonkeyPatch) -> None:
     # With a wild spread nearly every draw is rejected, so the clip-and-rescale backstop runs.
-    monkeypatch.setattr(gpu, "_PHASE_LOG_SD", 3.0)
-    f = GpuFleet(["H100"], seed=1)
-    totals = [sum(f._draw_phases_ms()) for _ in range(2000)]
+    monkeypatch.setattr(switching, "_PHASE_LOG_SD", 3.0)
+    rng = np.random.default_rng(1)
+    totals = [sum(switching.draw_phases_ms(rng)) for _ in range(2000)]
     assert min(totals) >= 350.0 and max(totals) <= 480.0
 
 

@@ -25,7 +25,7 @@ from hcp.drivers.base import (
     UnitUnreachable,
     Unsupported,
 )
-from hcp.sim.gpu import resolve_model
+from hcp.kernel.gpus import resolve_model
 
 SCHEME = "nvml://"
 T = TypeVar("T")

@@ -22,7 +22,8 @@ from hcp.drivers.base import (
     UnitUnreachable,
     Unsupported,
 )
-from hcp.sim.gpu import GPU_MODELS, GpuError
+from hcp.kernel.gpus import GPU_MODELS
+from hcp.sim.gpu import GpuError
 from hcp.sim.hybrid import HybridSimulator, UnknownUnit
 
 SCHEME = "sim://"

@@ -3,8 +3,7 @@
 Why a vectorised twin: the control plane must be exercised against fleets far larger than the demo
 (tens of thousands of GPUs) without a Python loop per unit, and its telemetry must look exactly like
 what NVIDIA's DCGM exporter publishes, so that the same readers work against real hardware.
-Switching a GPU between workloads takes real (clock) time, phase by phase, because the orchestrator's
-latency budget (< 500 ms) is what the platform promises.
+Switching a GPU between workloads takes real (clock) time, phase by phase (`switching`).
 
 Everything random comes from seeded PCG64 streams: the same seed and the same sequence of calls give
 byte-identical arrays.
@@ -15,286 +14,42 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import IntEnum, StrEnum
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from hcp.core.clock import Clock
-
-__all__ = [
-    "DCGM_FIELDS",
-    "GPU_MODELS",
-    "PHASES",
-    "SWITCH_MAX_MS",
-    "SWITCH_MIN_MS",
-    "WORKLOAD_PROFILES",
-    "GpuError",
-    "GpuFault",
-    "GpuFaulted",
-    "GpuFleet",
-    "GpuModelSpec",
-    "GpuUnavailable",
-    "SwitchAborted",
-    "SwitchInProgress",
-    "SwitchPhase",
-    "SwitchRecord",
-    "WorkloadProfile",
-    "WorkloadType",
-    "resolve_model",
-]
+from hcp.kernel.gpus import GPU_MODELS, resolve_model
+from hcp.sim.gpu.faults import (
+    THERMAL_FAULT_RESISTANCE_FACTOR,
+    THROTTLE_MEM_CLOCK_RATIO,
+    THROTTLE_SM_CLOCK_RATIO,
+    XID_DEFAULT,
+    XID_FALLEN_OFF_BUS,
+    FaultCode,
+    GpuFault,
+    GpuFaulted,
+    GpuUnavailable,
+    SwitchAborted,
+    SwitchInProgress,
+)
+from hcp.sim.gpu.switching import (
+    PHASE_MEM_COPY_PCT,
+    PHASE_POWER_FACTOR,
+    PHASE_UTIL_PCT,
+    PHASES,
+    SWITCH_PHASES,
+    SwitchPhase,
+    SwitchRecord,
+    draw_phases_ms,
+    latency_stats,
+)
+from hcp.sim.gpu.workloads import WORKLOAD_PROFILES, WORKLOAD_TYPES, WorkloadType, infer_workload_type
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-# --------------------------------------------------------------------------------------------------
-# Errors
-
-
-class GpuError(Exception):
-    """Base class for errors raised by the simulated GPUs."""
-
-
-class GpuFaulted(GpuError):
-    """The unit carries a fault (XID error, thermal throttle, off the bus) and refuses the request."""
-
-
-class GpuUnavailable(GpuFaulted):
-    """The unit fell off the bus (XID 79): it answers nothing until it is reset."""
-
-
-class SwitchInProgress(GpuError):
-    """A switch is already running on this unit; switches on one unit never overlap."""
-
-
-class SwitchAborted(GpuError):
-    """A fault hit the unit while it was switching; the unit is left without a workload."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Models and workloads
-
-
-@dataclass(frozen=True, slots=True)
-class GpuModelSpec:
-    """Static figures of one GPU model (nvidia-smi / datasheet values)."""
-
-    name: str
-    product_name: str
-    tdp_w: float
-    min_power_limit_w: float
-    idle_power_min_w: float
-    idle_power_max_w: float
-    fb_total_mib: int
-    sm_clock_max_mhz: float
-    sm_clock_idle_mhz: float
-    mem_clock_max_mhz: float
-    # HBM does not down-clock at idle on these parts: nvidia-smi shows the full memory clock.
-    mem_clock_idle_mhz: float
-    slowdown_temp_c: float
-    # Steady-state rise above ambient per watt, and the time constants of the die and the HBM stacks.
-    gpu_thermal_c_per_w: float
-    mem_thermal_c_per_w: float
-    gpu_thermal_tau_s: float
-    mem_thermal_tau_s: float
-
-
-GPU_MODELS: Final[dict[str, GpuModelSpec]] = {
-    "H100": GpuModelSpec(
-        name="H100",
-        product_name="NVIDIA H100 80GB HBM3",
-        tdp_w=700.0,
-        min_power_limit_w=200.0,
-        idle_power_min_w=70.0,
-        idle_power_max_w=90.0,
-        fb_total_mib=81559,
-        sm_clock_max_mhz=1980.0,
-        sm_clock_idle_mhz=345.0,
-        mem_clock_max_mhz=2619.0,
-        mem_clock_idle_mhz=2619.0,
-        slowdown_temp_c=87.0,
-        gpu_thermal_c_per_w=0.064,  # ~70 C at 700 W in 25 C inlet air
-        mem_thermal_c_per_w=0.076,  # HBM runs ~8 C hotter than the die at full load
-        gpu_thermal_tau_s=20.0,
-        mem_thermal_tau_s=40.0,
-    ),
-    "A100": GpuModelSpec(
-        name="A100",
-        product_name="NVIDIA A100-SXM4-80GB",
-        tdp_w=400.0,
-        min_power_limit_w=100.0,
-        idle_power_min_w=50.0,
-        idle_power_max_w=60.0,
-        fb_total_mib=81920,
-        sm_clock_max_mhz=1410.0,
-        sm_clock_idle_mhz=210.0,
-        mem_clock_max_mhz=1593.0,
-        mem_clock_idle_mhz=1593.0,
-        slowdown_temp_c=87.0,
-        gpu_thermal_c_per_w=0.100,  # ~65 C at 400 W
-        mem_thermal_c_per_w=0.118,
-        gpu_thermal_tau_s=20.0,
-        mem_thermal_tau_s=40.0,
-    ),
-}
-
-
-def resolve_model(name: str) -> str:
-    """Map "H100", "h100-sxm-80gb", "NVIDIA H100 80GB HBM3", ... to a key of GPU_MODELS."""
-    upper = str(name).upper()
-    for key in GPU_MODELS:
-        if key in upper:
-            return key
-    raise ValueError(f"unknown GPU model {name!r}; known models: {', '.join(GPU_MODELS)}")
-
-
-class WorkloadType(StrEnum):
-    AI_INFERENCE = "ai_inference"
-    AI_TRAINING = "ai_training"
-    BATCH = "batch"
-
-
-@dataclass(frozen=True, slots=True)
-class WorkloadProfile:
-    """How a workload type loads a GPU: utilisation process, memory-copy share, power, memory."""
-
-    util_mean_pct: float
-    util_sd_pct: float
-    util_min_pct: float
-    util_max_pct: float
-    # Smoothing time of utilisation: short = bursty (request-driven inference), long = steady.
-    util_tau_s: float
-    mem_copy_per_util: float
-    # Share of the model's dynamic power range drawn at 100 % utilisation.
-    power_factor: float
-    fb_fraction_min: float
-    fb_fraction_max: float
-
-
-WORKLOAD_PROFILES: Final[dict[WorkloadType, WorkloadProfile]] = {
-    # Request-driven: bursts between 40 and 90 %; memory-bound decode keeps HBM busy; weights plus a
-    # pre-allocated KV cache take most of the memory (vLLM reserves 90 % by default).
-    WorkloadType.AI_INFERENCE: WorkloadProfile(65.0, 25.0, 40.0, 90.0, 2.0, 0.55, 0.85, 0.55, 0.90),
-    # Synchronous data-parallel steps: pinned near 95 %, memory nearly full (weights, grads, optimiser).
-    WorkloadType.AI_TRAINING: WorkloadProfile(95.0, 2.0, 88.0, 100.0, 10.0, 0.40, 0.97, 0.85, 0.97),
-    WorkloadType.BATCH: WorkloadProfile(85.0, 6.0, 70.0, 95.0, 5.0, 0.35, 0.90, 0.40, 0.80),
-}
-_WORKLOAD_TYPES: Final[tuple[WorkloadType, ...]] = tuple(WORKLOAD_PROFILES)
-
-
-def _infer_workload_type(workload: str) -> WorkloadType:
-    lowered = workload.lower()
-    if "train" in lowered:
-        return WorkloadType.AI_TRAINING
-    if "batch" in lowered:
-        return WorkloadType.BATCH
-    # Serving is what most rented GPU-hours do; an unnamed workload is treated as inference.
-    return WorkloadType.AI_INFERENCE
-
-
-# --------------------------------------------------------------------------------------------------
-# Faults
-
-
-class GpuFault(StrEnum):
-    XID_ERROR = "XID_ERROR"
-    THERMAL_THROTTLE = "THERMAL_THROTTLE"
-    FALLEN_OFF_BUS = "FALLEN_OFF_BUS"
-
-
-XID_FALLEN_OFF_BUS: Final = 79
-XID_DEFAULT: Final = 48  # double-bit ECC error: kills the running process, needs a GPU reset
-# A failed cold plate or fan: the die heats ~2.4x faster per watt, which drives it past slowdown.
-THERMAL_FAULT_RESISTANCE_FACTOR: Final = 2.4
-# HW slowdown halves-ish the SM clock; HBM steps down one notch.
-THROTTLE_SM_CLOCK_RATIO: Final = 0.6
-THROTTLE_MEM_CLOCK_RATIO: Final = 0.8
-
-
-class _FaultCode(IntEnum):
-    """Most severe fault present, for the vectorised `fault_code` array."""
-
-    NONE = 0
-    THERMAL_THROTTLE = 1
-    XID_ERROR = 2
-    FALLEN_OFF_BUS = 3
-
-
-# --------------------------------------------------------------------------------------------------
-# Switching
-
-
-class SwitchPhase(IntEnum):
-    NONE = 0
-    SAVE_STATE = 1
-    CLEAR_MEMORY = 2
-    LOAD = 3
-    INITIALIZE = 4
-
-
-PHASES: Final[tuple[str, ...]] = ("save_state", "clear_memory", "load", "initialize")
-_SWITCH_PHASES: Final = (
-    SwitchPhase.SAVE_STATE,
-    SwitchPhase.CLEAR_MEMORY,
-    SwitchPhase.LOAD,
-    SwitchPhase.INITIALIZE,
-)
-PHASE_NOMINAL_MS: Final[tuple[float, ...]] = (50.0, 80.0, 120.0, 150.0)
-SWITCH_MIN_MS: Final = 350.0
-SWITCH_MAX_MS: Final = 480.0
-# Per-phase lognormal spread; with it the 400 ms total has a ~26 ms standard deviation.
-_PHASE_LOG_SD: Final = 0.12
-# Totals are accepted inside a margin so that quantisation (at most 4 x 1/16 ms) stays in range.
-_ACCEPT_MIN_MS: Final = SWITCH_MIN_MS + 1.0
-_ACCEPT_MAX_MS: Final = SWITCH_MAX_MS - 1.0
-_MAX_REDRAWS: Final = 16
-# Phases are quantised to 1/8 ms: binary-exact, so the four phases sum to latency_ms exactly,
-# in any order and in any language that reads the JSON.
-_QUANTUM_PER_MS: Final = 8.0
-
-# What the GPU does during each phase (index = SwitchPhase): utilisation %, memory-copy %, and the
-# share of the dynamic power range drawn.
-_PHASE_UTIL_PCT: Final = np.array([0.0, 15.0, 5.0, 10.0, 55.0])
-_PHASE_MEM_COPY_PCT: Final = np.array([0.0, 70.0, 40.0, 90.0, 30.0])
-_PHASE_POWER_FACTOR: Final = np.array([0.0, 0.35, 0.15, 0.30, 0.60])
-
-
-@dataclass(frozen=True, slots=True)
-class SwitchRecord:
-    """One completed switch of one GPU, as the orchestrator reports it."""
-
-    unit_id: str
-    index: int
-    from_workload: str | None
-    to_workload: str | None
-    workload_type: str | None
-    phases: dict[str, float]
-    latency_ms: float
-    started_at: float  # clock seconds since the epoch
-    finished_at: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "unit_id": self.unit_id,
-            "index": self.index,
-            "from": self.from_workload,
-            "to": self.to_workload,
-            "workload_type": self.workload_type,
-            "phases": dict(self.phases),
-            "latency_ms": self.latency_ms,
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
-        }
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat().replace("+00:00", "Z")
-
 
 # DCGM exporter field names, in the order telemetry() returns them. XID_ERRORS is, as in DCGM,
 # the value of the last XID seen (0 = none), not a count; the count is `xid_count`.
@@ -401,7 +156,7 @@ class GpuFleet:
         # Dynamic state.
         self.workload_id: npt.NDArray[np.object_] = np.full(n, None, dtype=object)
         # Index into `workload_types`; -1 = no workload.
-        self.workload_types: tuple[WorkloadType, ...] = _WORKLOAD_TYPES
+        self.workload_types: tuple[WorkloadType, ...] = WORKLOAD_TYPES
         self.workload_type_code: npt.NDArray[np.int8] = np.full(n, -1, dtype=np.int8)
         self.util_pct: FloatArray = np.zeros(n)
         self.mem_copy_util_pct: FloatArray = np.zeros(n)
@@ -429,7 +184,7 @@ class GpuFleet:
         self._history: deque[SwitchRecord] = deque(maxlen=history_size)
         self.switch_count_total = 0
 
-        profiles = [WORKLOAD_PROFILES[t] for t in _WORKLOAD_TYPES]
+        profiles = [WORKLOAD_PROFILES[t] for t in WORKLOAD_TYPES]
         self._prof_util_mean = np.array([p.util_mean_pct for p in profiles])
         self._prof_util_sd = np.array([p.util_sd_pct for p in profiles])
         self._prof_util_min = np.array([p.util_min_pct for p in profiles])
@@ -468,9 +223,9 @@ class GpuFleet:
     def fault_code(self) -> npt.NDArray[np.int8]:
         """Most severe fault per unit: 0 none, 1 thermal throttle, 2 XID error, 3 off the bus."""
         code = np.zeros(self.n_units, dtype=np.int8)
-        code[self.thermal_fault] = _FaultCode.THERMAL_THROTTLE
-        code[self.xid_fault] = _FaultCode.XID_ERROR
-        code[self.off_bus] = _FaultCode.FALLEN_OFF_BUS
+        code[self.thermal_fault] = FaultCode.THERMAL_THROTTLE
+        code[self.xid_fault] = FaultCode.XID_ERROR
+        code[self.off_bus] = FaultCode.FALLEN_OFF_BUS
         return code
 
     def faults(self, i: int) -> frozenset[GpuFault]:
@@ -515,18 +270,18 @@ class GpuFleet:
         alpha = -np.expm1(-dt_s / self._prof_util_tau[k])
         util_running = self.util_pct + alpha * (target - self.util_pct)
         phase = self.switch_phase
-        util_phase = np.clip(_PHASE_UTIL_PCT[phase] + 2.0 * z[0], 0.0, 100.0)
+        util_phase = np.clip(PHASE_UTIL_PCT[phase] + 2.0 * z[0], 0.0, 100.0)
         util = np.where(running, util_running, np.where(in_switch, util_phase, 0.0))
 
         mem_copy_running = np.clip(util * self._prof_mem_copy[k] + 3.0 * z[1], 0.0, 100.0)
-        mem_copy_phase = np.clip(_PHASE_MEM_COPY_PCT[phase] + 3.0 * z[1], 0.0, 100.0)
+        mem_copy_phase = np.clip(PHASE_MEM_COPY_PCT[phase] + 3.0 * z[1], 0.0, 100.0)
         mem_copy = np.where(running, mem_copy_running, np.where(in_switch, mem_copy_phase, 0.0))
 
         # Throttling is decided on the temperature reached so far, as the GPU's own controller does.
         throttled = self.thermal_fault | (self.gpu_temp_c >= self._slowdown_temp_c)
         thermal_ratio = np.where(throttled, THROTTLE_SM_CLOCK_RATIO, 1.0)
         power_factor = np.where(
-            running, self._prof_power[k], np.where(in_switch, _PHASE_POWER_FACTOR[phase], 0.0)
+            running, self._prof_power[k], np.where(in_switch, PHASE_POWER_FACTOR[phase], 0.0)
         )
         dyn_demand_w = (self.tdp_w - self.idle_power_w) * (util / 100.0) * power_factor * thermal_ratio
         dyn_allowed_w = np.maximum(self.power_limit_w - self.idle_power_w, 0.0)
@@ -623,7 +378,7 @@ class GpuFleet:
             "index": i,
             "model": self.model(i),
             "workload": self.workload_id[i],
-            "workload_type": None if code < 0 else _WORKLOAD_TYPES[code].value,
+            "workload_type": None if code < 0 else WORKLOAD_TYPES[code].value,
             "workload_failed": bool(self.workload_failed[i]),
             "switching": bool(self.switching[i]),
             "switch_phase": None if not self.switching[i] else PHASES[int(self.switch_phase[i]) - 1],
@@ -739,23 +494,6 @@ class GpuFleet:
     # ---------------------------------------------------------------------------------------------
     # Switching
 
-    def _draw_phases_ms(self) -> tuple[float, float, float, float]:
-        nominal = np.array(PHASE_NOMINAL_MS)
-        # Lognormal per phase with mean at the nominal value; totals outside the band are redrawn
-        # (a truncated distribution, no pile-up at the bounds), with clip-and-rescale as a backstop.
-        for _ in range(_MAX_REDRAWS):
-            draws = nominal * np.exp(
-                _PHASE_LOG_SD * self._switch_rng.standard_normal(4) - _PHASE_LOG_SD**2 / 2
-            )
-            total = float(draws.sum())
-            if _ACCEPT_MIN_MS <= total <= _ACCEPT_MAX_MS:
-                break
-        else:
-            draws = draws * (min(max(total, _ACCEPT_MIN_MS), _ACCEPT_MAX_MS) / total)
-        quantised = np.round(draws * _QUANTUM_PER_MS) / _QUANTUM_PER_MS
-        a, b, c, d = (float(x) for x in quantised)
-        return a, b, c, d
-
     async def switch(
         self,
         i: int,
@@ -785,7 +523,7 @@ class GpuFleet:
         if workload is None:
             wtype = None
         elif workload_type is None:
-            wtype = _infer_workload_type(workload)
+            wtype = infer_workload_type(workload)
         else:
             wtype = WorkloadType(workload_type)
         fb_total = int(self.fb_total_mib[i])
@@ -793,7 +531,7 @@ class GpuFleet:
             raise ValueError(f"memory_mib must be within 0-{fb_total} MiB, got {memory_mib}")
         # Draw everything before the first await (and after validation), so the draw order follows
         # the order of accepted calls.
-        phases_ms = self._draw_phases_ms()
+        phases_ms = draw_phases_ms(self._switch_rng)
         fb_fraction = float(self._switch_rng.random())
         if wtype is None:
             fb_target = 0
@@ -812,7 +550,7 @@ class GpuFleet:
         self.switching[i] = True
         completed = False
         try:
-            for phase, ms in zip(_SWITCH_PHASES, phases_ms, strict=True):
+            for phase, ms in zip(SWITCH_PHASES, phases_ms, strict=True):
                 self.switch_phase[i] = phase
                 await clock.sleep(ms / 1000.0)
                 if self._fault_epoch[i] != epoch:
@@ -827,7 +565,7 @@ class GpuFleet:
                 elif phase is SwitchPhase.LOAD:
                     self.fb_used_mib[i] = fb_target
             self.workload_id[i] = workload
-            self.workload_type_code[i] = -1 if wtype is None else _WORKLOAD_TYPES.index(wtype)
+            self.workload_type_code[i] = -1 if wtype is None else WORKLOAD_TYPES.index(wtype)
             # Start at the profile's mean so the first tick does not ramp from zero.
             self.util_pct[i] = 0.0 if wtype is None else WORKLOAD_PROFILES[wtype].util_mean_pct
             completed = True
@@ -861,24 +599,4 @@ class GpuFleet:
 
     def switching_stats(self) -> dict[str, float | int | None]:
         """count, min, p50, p95, p99 and max of latency_ms over the recorded switches."""
-        if not self._history:
-            return {
-                "count": 0,
-                "min_ms": None,
-                "p50_ms": None,
-                "p95_ms": None,
-                "p99_ms": None,
-                "max_ms": None,
-            }
-        latency = np.fromiter(
-            (r.latency_ms for r in self._history), dtype=np.float64, count=len(self._history)
-        )
-        p50, p95, p99 = np.percentile(latency, [50.0, 95.0, 99.0])
-        return {
-            "count": int(latency.size),
-            "min_ms": round(float(latency.min()), 3),
-            "p50_ms": round(float(p50), 3),
-            "p95_ms": round(float(p95), 3),
-            "p99_ms": round(float(p99), 3),
-            "max_ms": round(float(latency.max()), 3),
-        }
+        return latency_stats(self._history)
