@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -56,6 +57,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Upsert = postgresql.Insert | sqlite.Insert
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The backend a session talks to: "postgresql" or "sqlite"."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def upsert(on: AsyncSession | str, table: Any) -> Upsert:
+    """An INSERT into `table` for the backend of `on` (a session, or a dialect name), ready for
+    `.on_conflict_do_nothing()` or `.on_conflict_do_update(...)`: both backends spell ON CONFLICT
+    the same way, but SQLAlchemy keeps a separate construct for each."""
+    dialect = on if isinstance(on, str) else dialect_of(on)
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def new_id() -> str:

@@ -14,14 +14,12 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, Request
 from sqlalchemy import Float, Integer
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hcp.core.bus import Bus, create_bus
 from hcp.core.clock import Clock, ScaledClock
-from hcp.core.db import Base, Database
+from hcp.core.db import Base, Database, upsert
 from hcp.core.outbox import OutboxRelay
 from hcp.core.settings import Settings
 
@@ -75,8 +73,7 @@ class Platform:
         async with self.db.transaction() as session:
             # Idempotent: services starting together on an empty database each try to create the
             # epoch; one does, the others find it (a plain insert made the losers die at start).
-            insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
-            created = await session.execute(insert(ClockEpoch).values(
+            created = await session.execute(upsert(self.db.dialect, ClockEpoch).values(
                 id=1, wall_at=time.time(), sim_at=clock.time(), speed=clock.speed).on_conflict_do_nothing())
             if getattr(created, "rowcount", 0) == 1:
                 return  # the first start: this clock is the epoch
@@ -138,6 +135,19 @@ async def get_session(platform: PlatformDep, request: Request) -> AsyncIterator[
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_write_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction for a route that writes: it commits when the route returns,
+    before the answer is sent (so a client that reads next sees it), and rolls back if it raises."""
+    async with platform.db.transaction() as session:
+        yield session
+
+
+# scope="function": FastAPI leaves the exit of a request-scoped dependency until after the
+# answer is sent, which would let a client read before the commit (or get a 2xx for a write
+# whose commit then failed).
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
 
 
 def describe(platform: Platform) -> dict[str, Any]:

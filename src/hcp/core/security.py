@@ -21,7 +21,7 @@ from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
 from starlette.status import WS_1008_POLICY_VIOLATION
 
-from hcp.core.errors import Forbidden, HCPError, NotFound, Unauthorized
+from hcp.core.errors import Forbidden, HCPError, InvalidInput, NotFound, Unauthorized
 from hcp.core.platform import Platform
 
 Role = Literal["admin", "operator", "customer"]
@@ -213,3 +213,28 @@ def ensure_visible(principal: Principal, tenant_id: str | None, *, what: str, id
     """Raise NotFound (exactly as for a missing object) unless `principal` may see the object."""
     if not can_see(principal, tenant_id):
         raise NotFound(f"no {what} {id}")
+
+
+async def acting_tenant(
+    principal: Principal, asked: str | None, *, find: Callable[[str], Awaitable[object]]
+) -> str:
+    """The tenant a request acts for: a customer's own (naming it is optional), or the one staff
+    name, which `find` must find (it raises NotFound otherwise: the auth domain's lookup, for
+    core reads no domain's tables).
+
+    Every refusal is the same 422 on `tenant_id`; a customer naming another tenant is told there
+    is no such tenant, exactly as for one that does not exist.
+    """
+    if not principal.is_staff:
+        if principal.tenant_id is None:
+            raise InvalidInput("tenant_id", "your account belongs to no tenant")
+        if asked is not None and asked != principal.tenant_id:
+            raise InvalidInput("tenant_id", f"no tenant {asked}")
+        return principal.tenant_id
+    if asked is None:
+        raise InvalidInput("tenant_id", "staff act on behalf of a tenant: name it")
+    try:
+        await find(asked)
+    except NotFound:
+        raise InvalidInput("tenant_id", f"no tenant {asked}") from None
+    return asked
