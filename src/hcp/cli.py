@@ -275,7 +275,7 @@ def backtest(
     from hcp.core.errors import InvalidInput
     from hcp.economics import backtest as bt
     from hcp.economics.backtest.report import format_table, write_report
-    from hcp.sim.market import MarketCsvError
+    from hcp.kernel.prices import MarketCsvError
 
     def fail(message: str) -> typer.Exit:
         typer.secho(f"hcp backtest: {message}", fg="red", err=True)

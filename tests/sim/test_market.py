@@ -15,20 +15,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hcp.core.clock import SteppedClock
+from hcp.kernel.hashprice import hashprice_usd_per_th_day, network_hashrate_ths
+from hcp.kernel.prices import MarketCsvError, write_csv
 from hcp.sim.market import (
     RETARGET_INTERVAL_BLOCKS,
     ElectricityNodeConfig,
     MarketConfig,
-    MarketCsvError,
     MarketReplay,
     MarketSimulator,
     MarketTick,
     NetworkConfig,
     ReplayExhausted,
-    hashprice_usd_per_th_day,
-    network_hashrate_ths,
     run,
-    write_csv,
 )
 
 FACILITIES = [("tx-north", "HB_NORTH"), ("tx-south", "HB_SOUTH"), ("nd-1", "MISO_MINN_HUB")]
