@@ -4,6 +4,7 @@ import asyncio
 import json
 
 import numpy as np
+from tests.eventually import eventually
 
 from hcp.core.bus import Event, MemoryBus
 from hcp.core.clock import ScaledClock, SteppedClock
@@ -67,12 +68,15 @@ async def test_loops_publish_telemetry_market_and_switches() -> None:
     sim = make(5, clock=clock, telemetry_interval_s=5.0, market_interval_s=20.0)
     await sim.start(bus=bus, serve_miners=False)
     await sim.switch("gpu-001", "sd-xl")
-    await asyncio.sleep(0.5)  # 50 simulated seconds
+
+    def published() -> bool:
+        subjects = [e.subject for e in seen]
+        # Telemetry every 5 s; the market at start, then every 20 s (100 simulated seconds a second).
+        return subjects.count("unit.telemetry") >= 5 and subjects.count("market.tick") >= 2
+
+    await eventually(published, what="5 telemetry and 2 market ticks")
     await sim.stop()
     await bus.close()
-    subjects = [e.subject for e in seen]
-    assert subjects.count("unit.telemetry") >= 5
-    assert subjects.count("market.tick") >= 2  # one at start, then every 20 s
     done = [e for e in seen if e.subject == "switch.done"]
     assert len(done) == 1 and done[0].data["to"] == "sd-xl"
 

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 from tests.conftest import DEMO_CREDENTIALS, free_port, login_headers, random_loopback_subnet, running_app
+from tests.eventually import eventually
 
 from hcp.app import create_app
 from hcp.core.bus import Event
@@ -88,12 +89,7 @@ async def test_clock_speed_and_bus_events(sim_client: httpx.AsyncClient) -> None
         seen.setdefault(event.subject, event)
 
     sub = await bus.subscribe(">", record)
-    import asyncio
-
-    for _ in range(200):
-        if {"unit.telemetry", "market.tick"} <= set(seen):
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: {"unit.telemetry", "market.tick"} <= set(seen), what="telemetry and a market tick")
     await sub.stop()
     units = seen["unit.telemetry"].data["units"]
     assert len(units) == 30 and {u["kind"] for u in units} == {"gpu", "asic"}
