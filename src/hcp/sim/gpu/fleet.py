@@ -395,27 +395,10 @@ class GpuFleet:
         return {
             name: np.array(getattr(self, name), copy=True)
             for name in (
-                "util_pct",
-                "mem_copy_util_pct",
-                "power_w",
-                "power_limit_w",
-                "energy_mj",
-                "gpu_temp_c",
-                "mem_temp_c",
-                "fb_used_mib",
-                "sm_clock_mhz",
-                "mem_clock_mhz",
-                "xid_count",
-                "last_xid",
-                "workload_type_code",
-                "thermal_fault",
-                "xid_fault",
-                "off_bus",
-                "workload_failed",
-                "throttled",
-                "switching",
-                "switch_phase",
-                "idle_power_w",
+                "util_pct", "mem_copy_util_pct", "power_w", "power_limit_w", "energy_mj", "gpu_temp_c",
+                "mem_temp_c", "fb_used_mib", "sm_clock_mhz", "mem_clock_mhz", "xid_count", "last_xid",
+                "workload_type_code", "thermal_fault", "xid_fault", "off_bus", "workload_failed", "throttled",
+                "switching", "switch_phase", "idle_power_w",
             )
         }
 
