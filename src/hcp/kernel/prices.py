@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import shutil
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -102,14 +103,16 @@ def write_csv(rows: Iterable[PriceRow], path: str | Path) -> int:
         *(ELECTRICITY_PREFIX + n for n in nodes),
         *(GPU_SPOT_PREFIX + m for m in models),
     ]
-    with path.open("wb") as raw:
-        if path.suffix == ".gz":
-            packed = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0)
-            with packed, io.TextIOWrapper(packed, encoding="utf-8", newline="") as fh:
-                _write_rows(fh, header, rows, nodes, models)
-        else:
-            with io.TextIOWrapper(raw, encoding="utf-8", newline="") as fh:
-                _write_rows(fh, header, rows, nodes, models)
+    if path.suffix != ".gz":
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            _write_rows(fh, header, rows, nodes, models)
+        return len(rows)
+    text = io.StringIO(newline="")
+    _write_rows(text, header, rows, nodes, models)
+    # Copied in shutil's chunks, as the shipped sample was written: the same bytes come out.
+    with io.BytesIO(text.getvalue().encode("utf-8")) as plain, path.open("wb") as raw, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as packed:
+        shutil.copyfileobj(plain, packed)
     return len(rows)
 
 
