@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.auth.models import LoginThrottle
 from hcp.auth.tokens import sha256_hex
+from hcp.core.db import upsert
 from hcp.core.errors import TooManyRequests
 from hcp.core.settings import AuthSettings
 
@@ -64,9 +63,7 @@ async def begin_attempt(
         ).limit(STALE_BATCH).with_for_update(skip_locked=True)
     )
     await session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(stale.scalar_subquery())))
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(insert(LoginThrottle).values([
+    await session.execute(upsert(session, LoginThrottle).values([
         {"key": k.key, "kind": k.kind, "failures": 0, "window_started_at": now} for k in keys
     ]).on_conflict_do_nothing())
     by_key = {k.key: k for k in keys}

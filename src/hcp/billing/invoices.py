@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hcp.billing import rates
 from hcp.billing.models import Closing, Invoice, InvoiceLine, Usage
 from hcp.billing.service import month_bounds, month_of
-from hcp.core.db import new_id
+from hcp.core.db import dialect_of, new_id
 from hcp.core.errors import Conflict, NotFound
 from hcp.core.money import to_cents
 from hcp.core.outbox import add_event
@@ -44,7 +44,7 @@ async def draw(
     stmt = (select(Usage).where(Usage.tenant_id == tenant_id, Usage.invoice_id.is_(None),
                                 Usage.started_at >= start, Usage.ended_at <= end)
             .order_by(Usage.started_at, Usage.id))
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         # A concurrent draw waits here, then skips the rows this one billed.
         stmt = stmt.with_for_update()
     usage = list((await session.execute(stmt)).scalars().all())

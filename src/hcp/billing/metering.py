@@ -18,14 +18,12 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.billing import rates
 from hcp.billing.models import Usage, UsageMark
 from hcp.core.bus import Event
-from hcp.core.db import new_id
+from hcp.core.db import dialect_of, new_id, upsert
 from hcp.core.errors import NotFound
 from hcp.core.metrics import REGISTRY
 from hcp.core.money import to_cents
@@ -42,14 +40,6 @@ METERED = Counter("hcp_billing_metered_gpu_seconds_total", "GPU-seconds metered 
 DUPLICATES = Counter("hcp_billing_duplicate_events_total", "workload.state events delivered again and ignored",
                      registry=REGISTRY)
 MICRO = Decimal("0.000001")
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    return (pg_insert if _dialect(session) == "postgresql" else sqlite_insert)(table)
 
 
 def seconds(delta: timedelta) -> Decimal:
@@ -123,7 +113,7 @@ async def apply_event(*, session: AsyncSession, event: Event, settings: BillingS
         model = await _unit_model(session, list(data.get("units") or []), known) or "any"
     # A model off the card (units gone before we looked) is billed as "any": the dearest rate.
     rate = rates.rate_usd_per_gpu_hour(settings, model if model in known else "any", priority)
-    await session.execute(_insert(session, UsageMark).values(
+    await session.execute(upsert(session, UsageMark).values(
         event_id=event.id, workload_id=str(data["id"]), tenant_id=str(data["tenant_id"]), kind=kind, at=at,
         segment=segment_of(kind, data),
         workload_name=str(data.get("name") or "")[:200], gpu_model=model, gpu_count=int(data.get("gpu_count") or 1),
@@ -135,7 +125,7 @@ async def apply_event(*, session: AsyncSession, event: Event, settings: BillingS
 async def pair(*, session: AsyncSession, workload_id: str, publish: bool = True) -> list[Usage]:
     """Turn the workload's unpaired start/end marks into usage rows (once each), each published
     as `billing.usage` (unless `publish` is false: history loaded after the fact)."""
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         # Two replicas applying a start and its end at once would each miss the other's mark.
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
                               {"k": zlib.crc32(f"billing:{workload_id}".encode()) - 2**31})
@@ -171,7 +161,7 @@ async def pair(*, session: AsyncSession, workload_id: str, publish: bool = True)
             if not publish:
                 quiet.append(row)
                 continue
-            result = await session.execute(_insert(session, Usage).values(**row).on_conflict_do_nothing())
+            result = await session.execute(upsert(session, Usage).values(**row).on_conflict_do_nothing())
             if getattr(result, "rowcount", 0) != 1:
                 continue
             usage = Usage(**row)
@@ -179,7 +169,7 @@ async def pair(*, session: AsyncSession, workload_id: str, publish: bool = True)
             METERED.labels(usage.gpu_model).inc(float(usage.gpu_seconds))
             add_event(session, USAGE_SUBJECT, usage_view(usage), ts=stop)
     if quiet:  # history: one executemany, nothing published
-        await session.execute(_insert(session, Usage).on_conflict_do_nothing(), quiet)
+        await session.execute(upsert(session, Usage).on_conflict_do_nothing(), quiet)
     return created
 
 

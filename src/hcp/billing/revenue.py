@@ -13,13 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.billing import rates
 from hcp.billing.models import MiningEarning, Usage
 from hcp.billing.service import month_bounds
+from hcp.core.db import upsert
 from hcp.core.errors import InvalidInput
 from hcp.core.money import to_cents
 from hcp.core.settings import BillingSettings
@@ -102,9 +101,7 @@ async def record_earning(
 ) -> int:
     btc = btc_earned(hashrate_ths=hashrate_ths, difficulty=difficulty, fees_btc_per_block=fees_btc_per_block,
                      pool_fee=pool_fee)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = await session.execute(insert(MiningEarning).values(
+    result = await session.execute(upsert(session, MiningEarning).values(
         facility_id=facility_id, hour=hour, hours=1, hashrate_ths=hashrate_ths, energy_kwh=energy_kwh, btc_usd=btc_usd,
         btc=btc, revenue_usd=btc * btc_usd, energy_cost_usd=energy_kwh * electricity_usd_per_kwh,
     ).on_conflict_do_nothing())

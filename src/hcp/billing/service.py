@@ -11,13 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.billing import rates
 from hcp.billing.metering import open_segments, seconds
 from hcp.billing.models import Budget, BudgetAlert, Usage
+from hcp.core.db import upsert
 from hcp.core.errors import HCPError, InvalidInput
 from hcp.core.money import to_cents
 from hcp.core.outbox import add_event
@@ -111,12 +110,10 @@ async def check_thresholds(*, session: AsyncSession, tenant_id: str, when: datet
     spent = to_cents(await metered_usd(session=session, tenant_id=tenant_id, start=start, end=end))
     limit = Decimal(budget.monthly_limit_usd)
     sent = []
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     for pct in THRESHOLDS:
         if spent * 100 < limit * pct:
             continue
-        result = await session.execute(insert(BudgetAlert).values(
+        result = await session.execute(upsert(session, BudgetAlert).values(
             tenant_id=tenant_id, month=month, threshold_pct=pct, spent_usd=spent, at=when).on_conflict_do_nothing())
         if getattr(result, "rowcount", 0) == 1:
             add_event(session, BUDGET_SUBJECT, {

@@ -17,13 +17,11 @@ from typing import Any
 
 import structlog
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, delete, event, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hcp.core.bus import Bus, Event, Payload, json_default
-from hcp.core.db import Base, Database, UTCDateTime, new_id, utcnow
+from hcp.core.db import Base, Database, UTCDateTime, new_id, upsert, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -76,9 +74,7 @@ def add_event(session: AsyncSession, event: Payload | str, data: dict[str, Any] 
 async def first_delivery(session: AsyncSession, *, consumer: str, event_id: str) -> bool:
     """Record that `consumer` applies `event_id` in this transaction; False if it already did."""
     values = {"consumer": consumer, "event_id": event_id, "processed_at": utcnow()}
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(ProcessedEvent).values(**values).on_conflict_do_nothing()
+    stmt = upsert(session, ProcessedEvent).values(**values).on_conflict_do_nothing()
     result = await session.execute(stmt)
     return bool(getattr(result, "rowcount", 0) == 1)
 

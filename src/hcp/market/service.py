@@ -19,10 +19,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hcp.core.db import upsert
 from hcp.core.errors import InvalidInput
 from hcp.market.models import SERIES_LENGTH, SOURCE_LENGTH, MarketLatest, MarketPrice
 
@@ -164,14 +163,6 @@ def observations_from_tick(data: Mapping[str, Any], *, fallback_ts: str | None =
     return observations
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    return (pg_insert if _dialect(session) == "postgresql" else sqlite_insert)(table)
-
-
 async def record_observations(
     *, session: AsyncSession, observations: Iterable[Observation], received_at: datetime
 ) -> int:
@@ -191,14 +182,14 @@ async def record_observations(
             newest[obs.series] = row
     if not history:
         return 0
-    await session.execute(_insert(session, MarketPrice).on_conflict_do_nothing(), list(history.values()))
-    upsert = _insert(session, MarketLatest)
-    upsert = upsert.on_conflict_do_update(
+    await session.execute(upsert(session, MarketPrice).on_conflict_do_nothing(), list(history.values()))
+    latest = upsert(session, MarketLatest)
+    latest = latest.on_conflict_do_update(
         index_elements=["series"],
-        set_={c: getattr(upsert.excluded, c) for c in ("value", "ts_ms", "source", "received_at")},
-        where=MarketLatest.ts_ms <= upsert.excluded.ts_ms,
+        set_={c: getattr(latest.excluded, c) for c in ("value", "ts_ms", "source", "received_at")},
+        where=MarketLatest.ts_ms <= latest.excluded.ts_ms,
     )
-    await session.execute(upsert, list(newest.values()))
+    await session.execute(latest, list(newest.values()))
     return len(history)
 
 

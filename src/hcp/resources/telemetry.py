@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hcp.core.db import dialect_of, upsert
 from hcp.core.errors import InvalidInput
 from hcp.resources.models import TelemetryRollup, TelemetrySample
 
@@ -37,14 +36,6 @@ def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    return (pg_insert if _dialect(session) == "postgresql" else sqlite_insert)(table)
-
-
 # The hot path, written at the driver level: SQLAlchemy's per-row parameter handling costs more
 # than SQLite's insert itself, and on PostgreSQL one statement over arrays beats a row per value.
 _SQLITE_INSERT = (f"INSERT OR IGNORE INTO {TelemetrySample.__tablename__} (unit_id, metric, ts_ms, value) "
@@ -61,7 +52,7 @@ async def write_samples(*, session: AsyncSession, samples: Iterable[Sample]) -> 
     rows = list(samples)
     if not rows:
         return 0
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         unit_ids, metrics, ts, values = (list(column) for column in zip(*rows, strict=True))
         await session.execute(_PG_INSERT, {"unit_ids": unit_ids, "metrics": metrics, "ts": ts, "values": values})
     else:
@@ -84,7 +75,7 @@ async def roll_up(*, session: AsyncSession, since_ms: int, until_ms: int) -> int
         .where(s.ts_ms >= since_ms, s.ts_ms < until_ms)
         .group_by(s.unit_id, s.metric, minute)
     )
-    ins = _insert(session, TelemetryRollup).from_select(
+    ins = upsert(session, TelemetryRollup).from_select(
         ["unit_id", "metric", "minute_ms", "count", "sum", "min", "max"], source
     )
     stmt = ins.on_conflict_do_update(
