@@ -42,7 +42,8 @@ from hcp.economics.backtest.api import router as backtest_router
 from hcp.economics.backtest.outcome import _state_changes
 from hcp.economics.backtest.report import format_table, render_html, to_json
 from hcp.economics.backtest.strategies import _decide_exact
-from hcp.sim.market import MarketCsvError, MarketReplay, MarketSimulator, write_csv
+from hcp.kernel.prices import MarketCsvError, write_csv
+from hcp.sim.market import MarketReplay, MarketSimulator
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
 # $65k, 8.3e13, 0.04 BTC fees: ~$49.9/PH/day, so an S21 breaks even near $118.7/MWh and an

@@ -3,16 +3,11 @@ request's rows, and the shipped synthetic sample (written by the market simulato
 
 from __future__ import annotations
 
-import csv
-import gzip
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final, Protocol
 
 import numpy as np
 
@@ -25,11 +20,8 @@ from hcp.economics.backtest.defaults import (
     FloatArray,
 )
 from hcp.kernel.hashprice import BLOCK_SUBSIDY_BTC, BLOCKS_PER_DAY, HASHES_PER_DIFFICULTY, TARGET_BLOCK_TIME_S
-from hcp.sim.market import MarketCsvError, MarketSimulator, MarketTick, write_csv
-
-_CORE_COLUMNS: Final = ("ts", "btc_usd", "network_difficulty", "fees_btc_per_block")
-_ELECTRICITY: Final = "electricity_usd_per_mwh:"
-_GPU_SPOT: Final = "gpu_spot_usd_per_hour:"
+from hcp.kernel.prices import MarketCsvError, PriceRow, read_csv, write_csv
+from hcp.sim.market import MarketSimulator, MarketTick
 
 
 @dataclass(frozen=True)
@@ -86,118 +78,21 @@ def _durations_h(ts_s: FloatArray) -> FloatArray:
 
 
 def load_prices(path: str | Path) -> PriceHistory:
-    """Read a market CSV (`hcp.sim.market.write_csv`'s format), plain or gzipped (`.gz`).
-
-    The same checks as `MarketReplay`, but columnar: a year of 5-minute rows loads in well under
-    a second. Errors (`MarketCsvError`) name the file, the line and the column.
-    """
-    path = Path(path)
-    opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
-    try:
-        fh = opener(path, "rt", newline="", encoding="utf-8")
-    except OSError as exc:
-        raise MarketCsvError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-    lines: list[int] = []
-    rows: list[list[str]] = []
-    with fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader, None)
-            if header is None:
-                raise MarketCsvError(f"{path}: empty file (expected a header line)")
-            for row in reader:
-                if row and any(cell.strip() for cell in row):
-                    rows.append(row)
-                    lines.append(reader.line_num)
-        except csv.Error as exc:
-            raise MarketCsvError(f"{path}: line {reader.line_num}: unreadable CSV: {exc}") from exc
-        except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
-            raise MarketCsvError(f"{path}: not a UTF-8 (or gzipped UTF-8) CSV: {exc}") from exc
-    names = [h.strip() for h in header]
-    nodes, models = _parse_header(names, lambda msg: MarketCsvError(f"{path}: line 1: {msg}"))
-    width = len(names)
-    for row, line in zip(rows, lines, strict=True):
-        if len(row) != width:
-            raise MarketCsvError(f"{path}: line {line}: {len(row)} fields, the header has {width}")
-    if len(rows) < 2:
-        raise MarketCsvError(f"{path}: {len(rows)} data row(s); a backtest needs at least two")
-    columns = list(zip(*rows, strict=True))
-
-    def error(k: int, column: str, message: str) -> MarketCsvError:
-        return MarketCsvError(f"{path}: line {lines[k]}: column {column!r}: {message}")
-
-    ts = _parse_timestamps(columns[names.index("ts")], lambda k, msg: error(k, "ts", msg))
-
-    def number(name: str, *, minimum: float | None = None, strict: bool = False) -> FloatArray:
-        cells = columns[names.index(name)]
-        try:
-            values = np.array(cells, dtype=np.float64)
-        except ValueError:
-            for k, cell in enumerate(cells):
-                try:
-                    float(cell)
-                except ValueError:
-                    raise error(k, name, f"{cell.strip()!r} is not a number") from None
-            raise
-        bad = ~np.isfinite(values)
-        if minimum is not None:
-            bad |= values <= minimum if strict else values < minimum
-        if bad.any():
-            k = int(np.argmax(bad))
-            bound = "" if minimum is None else f" (must be {'>' if strict else '>='} {minimum:g})"
-            raise error(k, name, f"{cells[k].strip()!r} is not a finite number{bound}")
-        return values
-
+    """Read a market CSV through `hcp.kernel.prices.read_csv` (plain or gzipped, every row
+    checked; a `MarketCsvError` names the file, the line and the column). A backtest needs at
+    least two rows, so that each row's prices hold for a known time."""
+    table = read_csv(path)
+    if len(table) < 2:
+        raise MarketCsvError(f"{table.source}: {len(table)} data row(s); a backtest needs at least two")
     return PriceHistory(
-        ts_s=ts, dt_h=_durations_h(ts),
-        btc_usd=number("btc_usd", minimum=0.0, strict=True),
-        network_difficulty=number("network_difficulty", minimum=0.0, strict=True),
-        fees_btc_per_block=number("fees_btc_per_block", minimum=0.0),
-        electricity_usd_per_mwh={n: number(_ELECTRICITY + n) for n in nodes},
-        gpu_spot_usd_per_hour={m: number(_GPU_SPOT + m, minimum=0.0) for m in models},
-        source=str(path), synthetic="SYNTHETIC" in path.name.upper(),
+        ts_s=table.ts_s, dt_h=_durations_h(table.ts_s),
+        btc_usd=table.btc_usd,
+        network_difficulty=table.network_difficulty,
+        fees_btc_per_block=table.fees_btc_per_block,
+        electricity_usd_per_mwh=table.electricity_usd_per_mwh,
+        gpu_spot_usd_per_hour=table.gpu_spot_usd_per_hour,
+        source=str(table.source), synthetic="SYNTHETIC" in table.source.name.upper(),
     )
-
-
-def _parse_header(names: list[str], error: Callable[[str], Exception]) -> tuple[list[str], list[str]]:
-    seen: set[str] = set()
-    nodes: list[str] = []
-    models: list[str] = []
-    for col, name in enumerate(names, start=1):
-        if name in seen:
-            raise error(f"column {col} {name!r} appears twice")
-        seen.add(name)
-        if name in _CORE_COLUMNS:
-            continue
-        if name.startswith(_ELECTRICITY) and name[len(_ELECTRICITY):]:
-            nodes.append(name[len(_ELECTRICITY):])
-        elif name.startswith(_GPU_SPOT) and name[len(_GPU_SPOT):]:
-            models.append(name[len(_GPU_SPOT):])
-        else:
-            raise error(f"column {col} {name!r} is not a market column (expected {', '.join(_CORE_COLUMNS)}, "
-                        f"{_ELECTRICITY}<node> or {_GPU_SPOT}<model>)")
-    missing = [c for c in _CORE_COLUMNS if c not in seen]
-    if missing:
-        raise error(f"missing column(s): {', '.join(missing)}")
-    return nodes, models
-
-
-def _parse_timestamps(cells: Sequence[str], error: Callable[[int, str], Exception]) -> FloatArray:
-    out = np.empty(len(cells))
-    for k, cell in enumerate(cells):
-        raw = cell.strip()
-        try:
-            ts = datetime.fromisoformat(raw)
-        except ValueError:
-            raise error(k, f"{raw!r} is not an ISO 8601 timestamp") from None
-        if ts.tzinfo is None:
-            raise error(k, f"{raw!r} has no UTC offset (append 'Z' for UTC)")
-        out[k] = ts.timestamp()
-    not_after = np.flatnonzero(np.diff(out) <= 0)
-    if len(not_after):
-        k = int(not_after[0]) + 1
-        raise error(k, f"{cells[k].strip()!r} is not after the previous row's timestamp")
-    return out
 
 
 @lru_cache(maxsize=1)
@@ -216,25 +111,7 @@ def simulated_ticks(
     return [sim.current(), *(sim.step(step_s) for _ in range(steps - 1))]
 
 
-class Tick(Protocol):
-    """The market at one instant, as the history reads it: a simulator's `MarketTick`, or a row of
-    a request's prices."""
-
-    @property
-    def ts(self) -> datetime: ...
-    @property
-    def btc_usd(self) -> float: ...
-    @property
-    def network_difficulty(self) -> float: ...
-    @property
-    def fees_btc_per_block(self) -> float: ...
-    @property
-    def electricity_usd_per_mwh(self) -> Mapping[str, float]: ...
-    @property
-    def gpu_spot_usd_per_hour(self) -> Mapping[str, float]: ...
-
-
-def history_from_ticks(ticks: Sequence[Tick], *, source: str = "market simulator",
+def history_from_ticks(ticks: Sequence[PriceRow], *, source: str = "market simulator",
                        synthetic: bool = True) -> PriceHistory:
     """Ticks as columns: the one place the backtest reads a market tick's fields (the nodes and
     GPU models are the first tick's)."""
@@ -264,18 +141,10 @@ def rounded_tick(tick: MarketTick) -> MarketTick:
     )
 
 
-def write_prices(ticks: Iterable[MarketTick], path: str | Path) -> int:
-    """`write_csv`, gzipped when the name ends in `.gz` (reproducibly: no name or time inside)."""
-    path = Path(path)
-    if path.suffix != ".gz":
-        return write_csv(ticks, path)
-    with tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "prices.csv"
-        n = write_csv(ticks, plain)
-        with plain.open("rb") as src, path.open("wb") as raw, \
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as dst:
-            shutil.copyfileobj(src, dst)
-    return n
+def write_prices(ticks: Iterable[PriceRow], path: str | Path) -> int:
+    """Ticks as a market CSV: `hcp.kernel.prices.write_csv`, gzipped (reproducibly) when the
+    name ends in `.gz`."""
+    return write_csv(ticks, path)
 
 
 def write_sample_prices(path: str | Path = SAMPLE_PRICES, *, days: int = 365, step_s: float = 300.0) -> int:
@@ -284,8 +153,7 @@ def write_sample_prices(path: str | Path = SAMPLE_PRICES, *, days: int = 365, st
     return write_prices((rounded_tick(t) for t in ticks), path)
 
 
-
-def prices_from_rows(rows: Sequence[Tick], *, field_prefix: str = "prices.rows") -> PriceHistory:
+def prices_from_rows(rows: Sequence[PriceRow], *, field_prefix: str = "prices.rows") -> PriceHistory:
     """A request's inline rows (`PriceRowIn`), checked to name the same nodes and models throughout
     and to go forward in time."""
     nodes, models = list(rows[0].electricity_usd_per_mwh), list(rows[0].gpu_spot_usd_per_hour)

@@ -6,7 +6,6 @@ afternoon peaks, rare $5,000/MWh spikes, difficulty epochs) and, for backtests, 
 a CSV written from a run (`hcp.kernel.prices`) replays into identical ticks.
 """
 
-from hcp.kernel.prices import MarketCsvError, write_csv
 from hcp.sim.market.config import (
     DEFAULT_GPU_SPOT,
     DEFAULT_NODES,
@@ -30,8 +29,6 @@ __all__ = [
     "FeesConfig",
     "GpuSpotConfig",
     "MarketConfig",
-    # The price CSV's error and writer live in hcp.kernel.prices; named here for older imports.
-    "MarketCsvError",
     "MarketReplay",
     "MarketSimulator",
     "MarketSource",
@@ -39,5 +36,4 @@ __all__ = [
     "NetworkConfig",
     "ReplayExhausted",
     "run",
-    "write_csv",
 ]
