@@ -2,7 +2,7 @@
 (history and latest), and answer "what are prices now, and are they fresh?" and "how did a
 series move?".
 
-Series are named as the market CSVs of `hcp.sim.market` name their columns: `btc_usd`,
+Series are named as the market CSV (`hcp.kernel.prices`) names its columns: `btc_usd`,
 `network_difficulty`, `fees_btc_per_block`, `hashprice_usd_per_th_day`, and per key
 `electricity_usd_per_mwh:<market node>` and `gpu_spot_usd_per_hour:<GPU model>`. Staleness is
 judged on the platform's clock (the caller passes `now`), never on wall time, so a demo running
