@@ -15,8 +15,9 @@ from hcp.core.platform import Platform
 from hcp.core.settings import Settings
 from hcp.orchestrator import lifecycle
 from hcp.orchestrator.lifecycle import Change
+from hcp.orchestrator.loop import OrchestratorLoop
 from hcp.orchestrator.models import Workload
-from hcp.orchestrator.service import OrchestratorLoop, queued_demand
+from hcp.orchestrator.service import queued_demand
 from hcp.resources import allocation
 from hcp.resources.models import Allocation
 

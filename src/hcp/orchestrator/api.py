@@ -19,6 +19,7 @@ from hcp.core.security import CurrentUser, Principal, require_role
 from hcp.orchestrator import service
 from hcp.orchestrator.demand import DemoDemand
 from hcp.orchestrator.lifecycle import workload_view
+from hcp.orchestrator.loop import STATE_KEY, OrchestratorLoop, loop_of
 from hcp.orchestrator.schemas import (
     SwitchList,
     WorkloadDetail,
@@ -40,8 +41,8 @@ async def start(platform: Platform) -> None:
     settings = platform.settings
     if not settings.orchestrator.run:
         return
-    loop = service.OrchestratorLoop(platform)
-    platform.state[service.STATE_KEY] = loop
+    loop = OrchestratorLoop(platform)
+    platform.state[STATE_KEY] = loop
     await loop.start()
     if settings.demo and settings.orchestrator.demo_demand:
         demand = DemoDemand(platform)
@@ -53,13 +54,13 @@ async def stop(platform: Platform) -> None:
     demand = platform.state.pop(DEMAND_KEY, None)
     if isinstance(demand, DemoDemand):
         await demand.stop()
-    loop = platform.state.pop(service.STATE_KEY, None)
-    if isinstance(loop, service.OrchestratorLoop):
+    loop = platform.state.pop(STATE_KEY, None)
+    if isinstance(loop, OrchestratorLoop):
         await loop.stop()
 
 
 def _wake(platform: Platform) -> None:
-    loop = service.loop_of(platform)
+    loop = loop_of(platform)
     if loop is not None:
         loop.wake()
 

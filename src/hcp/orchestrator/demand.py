@@ -21,6 +21,7 @@ from hcp.core.security import Principal
 from hcp.core.tasks import cancel_tasks
 from hcp.orchestrator import service
 from hcp.orchestrator.lifecycle import ACTIVE
+from hcp.orchestrator.loop import loop_of
 from hcp.orchestrator.models import Workload
 
 log = structlog.get_logger(__name__)
@@ -79,7 +80,7 @@ class DemoDemand:
     async def _run(self) -> None:
         while True:
             try:
-                loop = service.loop_of(self.platform)
+                loop = loop_of(self.platform)
                 if loop is None or loop.leading:
                     await self.top_up()
             except asyncio.CancelledError:
@@ -109,7 +110,7 @@ class DemoDemand:
                     made += 1
         if made:
             self.submitted += made
-            loop = service.loop_of(self.platform)
+            loop = loop_of(self.platform)
             if loop is not None:
                 loop.wake()
         return made
