@@ -32,13 +32,15 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from hcp.core.errors import InvalidInput
 from hcp.economics.schemas import Assignment, FacilityPower, OptimizeRequest, OptimizeResponse
+from hcp.kernel.enums import PlanMode
 from hcp.kernel.hashprice import hashprice_usd_per_th_day
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 CURTAILED, MINING, WORKLOAD, SPOT, IDLE = 0, 1, 2, 3, 4
-MODE_NAMES = ("curtailed", "mining", "workload", "spot", "idle")
+# Members, not plain text: assignments are built unvalidated (model_construct) for speed.
+MODE_NAMES: tuple[str, ...] = (PlanMode.CURTAILED, PlanMode.MINING, PlanMode.WORKLOAD, PlanMode.SPOT, PlanMode.IDLE)
 ANY_MODEL = "any"
 MIP_REL_GAP = 1e-6
 

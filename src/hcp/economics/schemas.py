@@ -1,15 +1,23 @@
-"""Request and response bodies of the economics API (`POST /economics/optimize` and friends)."""
+"""Request and response bodies of the economics API (`POST /economics/optimize` and friends).
+
+Some answers have keys that only some rows carry (an ASIC's hashrate, a GPU's spot price): their
+routes answer with `response_model_exclude_unset`, so a key the service leaves out stays absent.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from hcp.kernel.enums import PlanMode, UnitKind
+
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 Id = Field(min_length=1, max_length=128)
-Mode = Literal["mining", "curtailed", "workload", "spot", "idle"]
+Mode = PlanMode
+# A time the service has already written as ISO 8601 text ("+00:00", not "Z"): passed on as is.
+IsoTime = Field(json_schema_extra={"format": "date-time"})
 
 
 class FacilityIn(BaseModel):
@@ -23,7 +31,7 @@ class FacilityIn(BaseModel):
 class UnitIn(BaseModel):
     model_config = _STRICT
     id: str = Id
-    kind: Literal["asic", "gpu"]
+    kind: Literal["asic", "gpu"]  # UnitKind's values, in the order its 422 message has always named them
     facility_id: str = Id
     power_w: float = Field(gt=0, le=100_000, description="ASIC: stock power; GPU: power at full load")
     hashrate_ths: float | None = Field(None, ge=0, le=10_000, description="ASIC only")
@@ -111,6 +119,84 @@ class DemandResponseOut(BaseModel):
     created_by: str | None
 
 
+class DemandResponseList(BaseModel):
+    items: list[DemandResponseOut]
+    total: int
+
+
+class Recommendation(BaseModel):
+    """One thing the plan means, in words, with the numbers behind them."""
+
+    kind: Literal["curtail", "mine", "spot", "capacity"]
+    facility_id: str | None
+    model: str | None
+    units: int = Field(description="how many units (for `capacity`: how many workloads wait)")
+    usd_per_hour: float = Field(description="what acting on it earns (or saves) an hour")
+    message: str
+    break_even_usd_per_mwh: float | None = Field(None, description="curtail and mine only")
+    spot_usd_per_gpu_hour: float | None = Field(None, description="spot only")
+    workloads: list[str] | None = Field(None, description="capacity only: the first 20 waiting")
+
+
+class RecommendationsOut(BaseModel):
+    items: list[Recommendation]
+    total: int
+    ts: str | None = Field(json_schema_extra={"format": "date-time"},
+                           description="the plan's time; null before the first plan")
+
+
+class DemandResponseInForce(BaseModel):
+    id: str
+    reason: str
+    ends_at: str = IsoTime
+
+
+class PlannedFacility(BaseModel):
+    id: str
+    name: str
+    power_kw: float = Field(description="what the plan draws, running work included")
+    power_cap_kw: float = Field(description="the cap in force (a demand-response window lowers it)")
+    electricity_usd_per_mwh: float
+    running_work_kw: float
+    demand_response: DemandResponseInForce | None
+
+
+class WaitingWorkload(BaseModel):
+    workload_id: str
+    reason: str
+
+
+class PlanSummary(BaseModel):
+    ts: str = IsoTime
+    objective_usd_per_hour: float
+    optimum_usd_per_hour: float
+    hashprice_usd_per_th_day: float
+    units_by_mode: dict[PlanMode, int]
+    changed: int = Field(description="units whose role the plan changed")
+    reason: str
+    facilities: list[PlannedFacility]
+    unplaced_workloads: list[str]
+    # Plans stored before these existed lack them.
+    waiting: list[WaitingWorkload] = Field(default_factory=list)
+    switching_usd_per_hour: float = 0.0
+
+
+class PlanDecision(BaseModel):
+    """One unit's role: as planned (`planned_mode`), and as the allocations table has it now (`mode`)."""
+
+    unit_id: str
+    mode: PlanMode
+    planned_mode: PlanMode
+    power_w: float
+    hashrate_ths: float | None = None
+    workload_id: str | None = None
+    tenant_id: str | None = None
+    facility_id: str | None = None
+    held: bool = Field(False, description="a workload holds the unit (running work)")
+    spot_ends_at: str | None = Field(None, json_schema_extra={"format": "date-time"},
+                                     description="a spot rental given notice stays rented until then")
+
+
 class PlanOut(BaseModel):
     id: str
     ts: datetime
@@ -118,6 +204,40 @@ class PlanOut(BaseModel):
     optimum_usd_per_hour: float
     hashprice_usd_per_th_day: float
     reason: str
-    summary: dict[str, Any]
-    decisions: list[dict[str, Any]]
-    recommendations: list[dict[str, Any]]
+    summary: PlanSummary
+    decisions: list[PlanDecision] = Field(description="empty for fleets too large to store each unit")
+    recommendations: list[Recommendation]
+
+
+class ModelProfitability(BaseModel):
+    """One unit model at one facility: ASIC rows carry hashrate, revenue and break-even; GPU rows
+    their spot price."""
+
+    kind: UnitKind
+    model: str
+    units: int
+    power_w: float
+    energy_usd_per_hour: float
+    profit_usd_per_hour: float | None = Field(description="GPU: null without a spot price")
+    hashrate_ths: float | None = None
+    efficiency_j_per_th: float | None = None
+    revenue_usd_per_hour: float | None = None
+    break_even_usd_per_mwh: float | None = None
+    spot_usd_per_hour: float | None = None
+
+
+class FacilityProfitability(BaseModel):
+    id: str
+    name: str
+    market_node: str
+    electricity_usd_per_mwh: float
+    models: list[ModelProfitability]
+
+
+class ProfitabilityOut(BaseModel):
+    ts: str = IsoTime
+    btc_usd: float
+    hashprice_usd_per_th_day: float
+    hashprice_usd_per_ph_day: float
+    facilities: list[FacilityProfitability]
+    stale: bool = Field(description="a price is older than its threshold")

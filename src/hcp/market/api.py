@@ -13,7 +13,7 @@ from hcp.core.routing import domain_router
 from hcp.kernel.hashprice import network_hashrate_ths
 from hcp.market import service
 from hcp.market.ingest import STATE_KEY, MarketRuntime, runtime_of
-from hcp.market.schemas import HistoryOut, PricesOut
+from hcp.market.schemas import PriceHistoryOut, PricesOut
 
 router = domain_router("market")
 
@@ -54,17 +54,17 @@ def vars_of(price: service.SeriesPrice) -> dict[str, Any]:
 
 @router.get("/market/prices", response_model=PricesOut,
             summary="Latest prices (the latest tick), each series with its source, age and stale flag")
-async def get_prices(session: SessionDep, platform: PlatformDep) -> dict[str, Any]:
+async def get_prices(session: SessionDep, platform: PlatformDep) -> PricesOut:
     s = platform.settings.market
     prices = await service.latest_prices(
         session=session, now=platform.clock.now(), stale_after_s=s.stale_after_s,
         stale_after_by_kind_s=s.stale_after_by_kind_s,
     )
     runtime = runtime_of(platform)
-    return prices_view(prices, feeds=runtime.feed_views() if runtime is not None else [])
+    return PricesOut.model_validate(prices_view(prices, feeds=runtime.feed_views() if runtime is not None else []))
 
 
-@router.get("/market/history", response_model=HistoryOut,
+@router.get("/market/history", response_model=PriceHistoryOut,
             summary="Observed prices of one or more series over time: raw, or averaged per `step`")
 async def get_history(
     session: SessionDep, platform: PlatformDep,
@@ -77,14 +77,14 @@ async def get_history(
     source: Annotated[str | None, Query(max_length=32, description="only this source's observations")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> PriceHistoryOut:
     end = _aware(until) if until is not None else platform.clock.now()
     begin = _aware(since) if since is not None else end - DEFAULT_HISTORY_WINDOW
     step_s = service.parse_step(step) if step is not None else None
     page = await service.history(session=session, series=series, since=begin, until=end, step_s=step_s,
                                  source=source, limit=limit, offset=offset)
-    return {"items": page.items, "total": page.total, "series": page.series, "since": page.since,
-            "until": page.until, "step_s": page.step_s}
+    return PriceHistoryOut.model_validate({"items": page.items, "total": page.total, "series": page.series,
+                                           "since": page.since, "until": page.until, "step_s": page.step_s})
 
 
 def _aware(value: datetime) -> datetime:

@@ -68,7 +68,7 @@ class BucketPoint(BaseModel):
     count: int
 
 
-class HistoryOut(BaseModel):
+class PriceHistoryOut(BaseModel):
     items: list[RawPoint | BucketPoint]
     total: int
     series: list[str]
