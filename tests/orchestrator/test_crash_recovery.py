@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import DEMO_CREDENTIALS, free_port, random_loopback_subnet, temporary_postgres_database
+from tests.eventually import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 HCP = [sys.executable, "-m", "hcp"]
@@ -55,30 +55,27 @@ class Server:
                 self.proc.wait()
 
     async def ready(self, client: httpx.AsyncClient, timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            assert self.proc is not None and self.proc.poll() is None, "hcp up exited; see its log"
+        async def ready() -> bool:
+            if self.proc is None or self.proc.poll() is not None:
+                raise RuntimeError("hcp up exited; see its log")  # no use waiting
             try:
-                if (await client.get(f"{self.url}/ready")).status_code == 200:
-                    return
+                return (await client.get(f"{self.url}/ready")).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "not ready in time"
-            await asyncio.sleep(0.1)
+                return False
+
+        await eventually(ready, timeout_s, what="hcp up ready", interval=0.1)
 
 
 async def call(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
     """A request retried through the server's absence (killed, starting again)."""
-    deadline = time.monotonic() + 120
-    while True:
+    async def answered() -> httpx.Response | None:
         try:
             response = await client.request(method, url, **kwargs)
-            if response.status_code < 500:
-                return response
         except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{method} {url}: no answer for 120 s"
-        await asyncio.sleep(0.1)
+            return None
+        return response if response.status_code < 500 else None
+
+    return await eventually(answered, 120, what=f"an answer to {method} {url}", interval=0.1)
 
 
 def _ts(value: str) -> float:
@@ -119,11 +116,11 @@ async def _run(server: Server, database_url: str) -> None:
         ops = await call(http, "POST", f"{API}/auth/login", json=dict(
             zip(("email", "password"), DEMO_CREDENTIALS["operator"], strict=True)))
         operator = {"Authorization": f"Bearer {ops.json()['access_token']}"}
-        deadline = time.monotonic() + 60
-        while (await call(http, "GET", f"{API}/resources", params={"kind": "gpu", "status": "online"},
-                          headers=operator)).json()["total"] < GPUS:
-            assert time.monotonic() < deadline, "the simulator's GPUs did not register"
-            await asyncio.sleep(0.1)
+        async def gpus_online() -> bool:
+            return (await call(http, "GET", f"{API}/resources", params={"kind": "gpu", "status": "online"},
+                               headers=operator)).json()["total"] >= GPUS
+
+        await eventually(gpus_online, 60, what="the simulator's GPUs registered", interval=0.1)
 
         answered: dict[str, str] = {}  # idempotency key -> workload id
 
@@ -139,8 +136,7 @@ async def _run(server: Server, database_url: str) -> None:
 
         async def killer() -> None:
             # Mid-run: some submitted, some of those running on GPUs, more still to come.
-            while len(answered) < 400:
-                await asyncio.sleep(0.01)
+            await eventually(lambda: len(answered) >= 400, 300, what="400 workloads submitted", interval=0.01)
             running = (await call(http, "GET", f"{API}/workloads", params={"status": "running", "limit": 1},
                                   headers=customer)).json()["total"]
             assert running > 0
@@ -152,14 +148,13 @@ async def _run(server: Server, database_url: str) -> None:
         await server.ready(http)
         assert len(answered) == CLIENTS * EACH and len(set(answered.values())) == CLIENTS * EACH
 
-        deadline = time.monotonic() + 300
-        while True:
+        async def all_completed() -> bool:
             done = (await call(http, "GET", f"{API}/workloads", params={"status": "completed", "limit": 1},
                                headers=customer)).json()["total"]
-            if done == CLIENTS * EACH:
-                break
-            assert time.monotonic() < deadline, f"{done} of {CLIENTS * EACH} completed"
-            await asyncio.sleep(0.25)
+            assert done == CLIENTS * EACH, f"{done} of {CLIENTS * EACH} completed"
+            return True
+
+        await eventually(all_completed, 300, what="every workload completed", interval=0.25)
 
     engine = create_async_engine(database_url)
     try:

@@ -4,13 +4,13 @@ real submissions that the loop places; a finished one is replaced."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 from tests.conftest import DEMO_CREDENTIALS, free_port, login_headers, random_loopback_subnet, running_app
+from tests.eventually import eventually
 
 from hcp.app import create_app
 from hcp.core.settings import Settings
@@ -40,32 +40,35 @@ async def test_demo_customers_keep_fifteen_workloads_active(make_settings: Calla
         me = (await client.get(f"{API}/auth/me", headers=acme)).json()
         tenants = {t["slug"]: t["id"] for t in (await client.get(f"{API}/auth/tenants", headers=admin)).json()["items"]}
         assert me["tenant_id"] == tenants["acme"]
-        deadline = time.monotonic() + 30
-        while True:
+        full = Counter({tenants["acme"]: 5, tenants["globex"]: 5, tenants["initech"]: 5})
+
+        async def topped_up() -> list[Any]:
             counts, items = await active_by_tenant(client, admin)
-            if counts == Counter({tenants["acme"]: 5, tenants["globex"]: 5, tenants["initech"]: 5}):
-                break
-            assert time.monotonic() < deadline, counts
-            await asyncio.sleep(0.1)
+            assert counts == full, counts
+            return items
+
+        items = await eventually(topped_up, 30, what="15 active workloads", interval=0.1)
         assert len({w["type"] for w in items}) >= 2
+
         # They are real workloads: the loop places them on the fleet.
-        deadline = time.monotonic() + 20
-        while not any(w["status"] == "running" for w in items):
-            assert time.monotonic() < deadline, [w["status"] for w in items]
-            await asyncio.sleep(0.1)
+        async def one_running() -> bool:
             _, items = await active_by_tenant(client, admin)
+            assert any(w["status"] == "running" for w in items), [w["status"] for w in items]
+            return True
+
+        await eventually(one_running, 20, what="a demo workload running", interval=0.1)
         # Acme's customer sees its five; a cancelled one is replaced, never over-filled.
         mine = (await client.get(f"{API}/workloads", headers=acme)).json()["items"]
         gone = next(w for w in mine if w["status"] in ACTIVE)
         cancelled = await client.post(f"{API}/workloads/{gone['id']}/cancel", headers=acme)
         assert cancelled.status_code == 200, cancelled.text
-        deadline = time.monotonic() + 10
-        while True:
+        async def replaced() -> bool:
             counts, items = await active_by_tenant(client, admin)
-            if gone["id"] not in {w["id"] for w in items} and counts[tenants["acme"]] == 5:
-                break
-            assert time.monotonic() < deadline, counts
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)  # a few more rounds of the generator
+            assert gone["id"] not in {w["id"] for w in items} and counts[tenants["acme"]] == 5, counts
+            return True
+
+        await eventually(replaced, 10, what="the cancelled workload replaced", interval=0.1)
+        # Never over-filled: a few more rounds of the generator (every 0.1 s) add nothing.
+        await asyncio.sleep(0.5)
         counts, _ = await active_by_tenant(client, admin)
         assert counts == Counter({tenants["acme"]: 5, tenants["globex"]: 5, tenants["initech"]: 5})

@@ -21,6 +21,7 @@ from tests.conftest import (
     running_app,
     temporary_postgres_database,
 )
+from tests.eventually import eventually
 
 from hcp.app import create_app
 from hcp.core.settings import Settings
@@ -48,14 +49,15 @@ async def test_plan_resources_and_workloads_agree_over_market_ticks(
         client = await stack.enter_async_context(running_app(create_app(settings)))
         admin = await login_headers(client, *DEMO_CREDENTIALS["admin"])
         customer = await login_headers(client, *DEMO_CREDENTIALS["customer"])
-        deadline = time.monotonic() + 60
-        while True:  # the simulator's GPUs registered and a first plan made on a market tick
+        async def ready() -> bool:
             plan = await client.get(f"{API}/economics/plan", headers=admin)
             gpus = (await client.get(f"{API}/resources", params={"kind": "gpu"}, headers=admin)).json()
-            if plan.status_code == 200 and gpus["total"] == 8 and all(g["status"] == "online" for g in gpus["items"]):
-                break
-            assert time.monotonic() < deadline, (plan.text, gpus)
-            await asyncio.sleep(0.1)
+            assert plan.status_code == 200 and gpus["total"] == 8 \
+                and all(g["status"] == "online" for g in gpus["items"]), (plan.text, gpus)
+            return True
+
+        await eventually(ready, 60, what="the simulator's GPUs registered and a first plan made on a market tick",
+                         interval=0.1)
 
         shapes = [("H100", 1), ("A100", 1), ("H100", 2), ("any", 1), ("A100", 2), ("H100", 1)]
         for i in range(14):  # more than the GPUs: some queue, short ones end and free theirs
@@ -107,14 +109,14 @@ async def test_admitted_work_ends_a_spot_rental_with_its_notice_then_runs(
     async with running_app(create_app(settings)) as client:
         admin = await login_headers(client, *DEMO_CREDENTIALS["admin"])
         customer = await login_headers(client, *DEMO_CREDENTIALS["customer"])
-        deadline = time.monotonic() + 60
-        while True:  # idle GPUs earn more on spot than their power costs: the plan rents them out
+        async def renting() -> tuple[Any, list[dict[str, Any]]]:
             snap = await snapshot(client, admin)
             rented = [d for d in snap.plan["decisions"] if d["mode"] == "spot"] if snap else []
-            if rented:
-                break
-            assert time.monotonic() < deadline, snap and snap.plan
-            await asyncio.sleep(0.1)
+            assert rented, snap and snap.plan
+            return snap, rented
+
+        # Idle GPUs earn more on spot than their power costs: the plan rents them out.
+        snap, rented = await eventually(renting, 60, what="a GPU rented on spot", interval=0.1)
         gpus = {g["id"]: g for g in snap.gpus}
         first = gpus[rented[0]["unit_id"]]
         # Every GPU of that model there: none is free of a rental, so the workload needs them back.
@@ -126,16 +128,18 @@ async def test_admitted_work_ends_a_spot_rental_with_its_notice_then_runs(
         assert submitted.status_code == 201, submitted.text
         wid, asked = submitted.json()["id"], time.monotonic()
         said: set[str] = set()
-        while True:
+
+        async def placed() -> dict[str, Any]:
             snap = await snapshot(client, admin)
-            assert snap is not None and served_but_not_in_plan(snap) == []
+            if snap is None or served_but_not_in_plan(snap) != []:  # the story broke: fail now
+                raise RuntimeError(f"plan and fleet disagree: {snap and served_but_not_in_plan(snap)}")
             w = (await client.get(f"{API}/workloads/{wid}", headers=customer)).json()
             if w["wait_reason"]:
                 said.add(w["wait_reason"].split(":", 1)[0])
-            if w["status"] in ("switching", "running"):
-                break
-            assert time.monotonic() < asked + 30, (w, snap.plan["summary"])
-            await asyncio.sleep(0.05)
+            assert w["status"] in ("switching", "running"), (w, snap.plan["summary"])
+            return dict(w)
+
+        w = await eventually(placed, 30, what="the workload switching in", interval=0.05)
         assert "spot" in said  # it said what it waited for
         assert time.monotonic() - asked >= 2.0  # the rental's notice (3 s at 60x), not at once
         history = [h["to"] for h in w["history"]]
@@ -152,11 +156,11 @@ async def test_queued_work_over_its_owners_budget_waits_and_says_so(make_setting
     )
     async with running_app(create_app(settings)) as client:
         customer = await login_headers(client, *DEMO_CREDENTIALS["customer"])
-        deadline = time.monotonic() + 30
-        while (await client.get(f"{API}/resources", params={"kind": "gpu", "status": "online"},
-                                headers=customer)).json()["total"] < 1:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        async def gpu_online() -> bool:
+            return (await client.get(f"{API}/resources", params={"kind": "gpu", "status": "online"},
+                                     headers=customer)).json()["total"] >= 1
+
+        await eventually(gpu_online, 30, what="the GPU online", interval=0.05)
         gpu = (await client.get(f"{API}/resources", params={"kind": "gpu"}, headers=customer)).json()["items"][0]
         body = {"type": "ai_training", "priority": 5, "gpu_model": gpu["model"], "gpu_count": 1}
         first = (await client.post(f"{API}/workloads", json={**body, "name": "first", "duration_s": 1800},
@@ -169,14 +173,15 @@ async def test_queued_work_over_its_owners_budget_waits_and_says_so(make_setting
         lowered = await client.put(f"{API}/billing/budget", headers=customer,
                                    json={"monthly_limit_usd": f"{float(budget['spent_usd']) + 5:.2f}"})
         assert lowered.status_code == 200, lowered.text
-        deadline = time.monotonic() + 30
-        while True:  # the first ends (1800 s at 500x), the GPU is free, the second says why it waits
+        async def held_back() -> bool:
             w1 = (await client.get(f"{API}/workloads/{first['id']}", headers=customer)).json()
             w2 = (await client.get(f"{API}/workloads/{second['id']}", headers=customer)).json()
-            if w1["status"] == "completed" and (w2["wait_reason"] or "").startswith("budget:"):
-                break
-            assert time.monotonic() < deadline, (w1["status"], w2["status"], w2["wait_reason"], w2["history"])
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)
+            assert w1["status"] == "completed" and (w2["wait_reason"] or "").startswith("budget:"), \
+                (w1["status"], w2["status"], w2["wait_reason"], w2["history"])
+            return True
+
+        # The first ends (1800 s at 500x), the GPU is free, the second says why it waits ...
+        await eventually(held_back, 30, what="the second held back for its budget", interval=0.05)
+        await asyncio.sleep(0.5)  # ... and ten more ticks (0.05 s) do not start it
         w2 = (await client.get(f"{API}/workloads/{second['id']}", headers=customer)).json()
         assert w2["status"] == "queued" and w2["units"] == [] and "budget exceeded" in w2["wait_reason"]

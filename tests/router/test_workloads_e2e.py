@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from tests.conftest import (
     running_app,
     temporary_postgres_database,
 )
+from tests.eventually import eventually
 
 from hcp.app import create_app
 from hcp.core.settings import Settings
@@ -55,13 +55,12 @@ async def _fleet(make_settings: Callable[..., Settings], count: int,
     async with running_app(create_app(settings)) as client:
         headers = {role: await login_headers(client, *creds) for role, creds in DEMO_CREDENTIALS.items()}
         client.roles = headers  # type: ignore[attr-defined]
-        deadline = time.monotonic() + 30
-        while True:  # the demo registers the simulator's GPUs at start
+        async def registered() -> bool:  # the demo registers the simulator's GPUs at start
             gpus = (await client.get(f"{API}/resources", params={"kind": "gpu"}, headers=headers["operator"])).json()
-            if gpus["total"] == count and all(u["status"] == "online" for u in gpus["items"]):
-                break
-            assert time.monotonic() < deadline, gpus
-            await asyncio.sleep(0.05)
+            assert gpus["total"] == count and all(u["status"] == "online" for u in gpus["items"]), gpus
+            return True
+
+        await eventually(registered, 30, what=f"{count} GPUs online", interval=0.05)
         yield client
 
 
@@ -79,14 +78,13 @@ async def submit(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
 
 async def wait_for(client: httpx.AsyncClient, workload_id: str, statuses: set[str],
                    timeout_s: float = 30, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    async def reached() -> dict[str, Any]:
         body = (await client.get(f"{API}/workloads/{workload_id}",
                                  headers=headers or roles(client)["customer"])).json()
-        if body["status"] in statuses:
-            return dict(body)
-        assert time.monotonic() < deadline, body
-        await asyncio.sleep(0.02)
+        assert body["status"] in statuses, body
+        return dict(body)
+
+    return await eventually(reached, timeout_s, what=f"workload {workload_id} {' or '.join(sorted(statuses))}")
 
 
 async def test_workloads_run_to_completion_with_recorded_switches(fleet: httpx.AsyncClient) -> None:
@@ -189,14 +187,14 @@ async def test_a_gpu_running_a_workload_nobody_placed_is_unloaded(fleet: httpx.A
     loaded = await fleet.post(f"{API}/sim/switch", json={"unit_id": gpu, "workload": "nobody-placed-me"},
                               headers=roles(fleet)["operator"])
     assert loaded.status_code == 200, loaded.text
-    deadline = time.monotonic() + 10
-    while True:
+
+    async def unloaded() -> bool:
         units = (await fleet.get(f"{API}/sim/units", headers=roles(fleet)["operator"])).json()["items"]
         state = next(u for u in units if u["id"] == gpu)
-        if state.get("workload") is None:
-            break
-        assert time.monotonic() < deadline, state
-        await asyncio.sleep(0.05)
+        assert state.get("workload") is None, state
+        return True
+
+    await eventually(unloaded, 10, what=f"{gpu} unloaded", interval=0.05)
     # And the GPU still takes real work.
     job = await submit(fleet, name="after-stray", gpu_count=1, duration_s=30)
     assert (await wait_for(fleet, job["id"], TERMINAL))["status"] == "completed"
@@ -230,14 +228,14 @@ async def test_fifty_clients_submitting_at_once_lose_and_double_nothing(fleet: h
 
     submitted = [i for ids in await asyncio.gather(*(client(c) for c in range(CLIENTS))) for i in ids]
     assert len(submitted) == len(set(submitted)) == TOTAL
-    deadline = time.monotonic() + 240
-    while True:
-        left = (await fleet.get(f"{API}/workloads", params={"status": "completed", "limit": 1},
+
+    async def all_completed() -> bool:
+        done = (await fleet.get(f"{API}/workloads", params={"status": "completed", "limit": 1},
                                 headers=customer)).json()["total"]
-        if left == TOTAL:
-            break
-        assert time.monotonic() < deadline, left
-        await asyncio.sleep(0.25)
+        assert done == TOTAL, f"{done} of {TOTAL} completed"
+        return True
+
+    await eventually(all_completed, 240, what="every workload completed", interval=0.25)
     listed = (await fleet.get(f"{API}/workloads", params={"limit": 1000}, headers=customer)).json()
     assert listed["total"] == TOTAL and {w["id"] for w in listed["items"]} == set(submitted)
     spans: dict[str, list[tuple[float, float]]] = {}

@@ -37,3 +37,6 @@ def parse_money(value: str | int | Decimal) -> Decimal:
 
 # A Decimal that leaves the API as "1234.50" (two places), never as a float.
 MoneyStr = Annotated[Decimal, PlainSerializer(lambda d: f"{to_cents(d):.2f}", return_type=str)]
+# A price limit as its NUMERIC(12, 4) column keeps it, four places: "2.5000" (USD per GPU-hour).
+PRICE_SCALE = Decimal("0.0001")
+PriceStr = Annotated[Decimal, PlainSerializer(lambda d: f"{d.quantize(PRICE_SCALE)}", return_type=str)]

@@ -16,6 +16,7 @@ from hcp.core.errors import InvalidInput, NotFound
 from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, Principal, require_role
+from hcp.kernel.enums import WorkloadStatus
 from hcp.orchestrator import service
 from hcp.orchestrator.demand import DemoDemand
 from hcp.orchestrator.lifecycle import workload_view
@@ -26,7 +27,6 @@ from hcp.orchestrator.schemas import (
     WorkloadIn,
     WorkloadList,
     WorkloadOut,
-    WorkloadStatus,
 )
 
 router = domain_router("orchestrator")

@@ -19,6 +19,7 @@ from hcp.core.errors import HCPError
 from hcp.core.platform import Platform
 from hcp.core.security import Principal
 from hcp.core.tasks import cancel_tasks
+from hcp.kernel.enums import GpuModelChoice, WorkloadType
 from hcp.orchestrator import service
 from hcp.orchestrator.lifecycle import ACTIVE
 from hcp.orchestrator.loop import loop_of
@@ -35,8 +36,8 @@ class Template:
     """One kind of work a customer runs, with the spread of its size and length."""
 
     name: str
-    type: str
-    gpu_model: str
+    type: WorkloadType
+    gpu_model: GpuModelChoice
     gpu_counts: tuple[int, ...]
     hours: tuple[float, float]
     priorities: tuple[int, ...]
@@ -45,19 +46,20 @@ class Template:
 
 CATALOGUE: dict[str, tuple[Template, ...]] = {
     "acme": (
-        Template("llama-3-70b-finetune", "ai_training", "H100", (2, 2, 1), (2.0, 6.0), (6, 7)),
-        Template("support-bot-inference", "ai_inference", "H100", (1,), (0.5, 1.5), (8, 9)),
-        Template("product-embeddings", "batch", "A100", (1,), (0.3, 1.0), (3, 4)),
+        Template("llama-3-70b-finetune", WorkloadType.AI_TRAINING, GpuModelChoice.H100, (2, 2, 1), (2.0, 6.0), (6, 7)),
+        Template("support-bot-inference", WorkloadType.AI_INFERENCE, GpuModelChoice.H100, (1,), (0.5, 1.5), (8, 9)),
+        Template("product-embeddings", WorkloadType.BATCH, GpuModelChoice.A100, (1,), (0.3, 1.0), (3, 4)),
     ),
     "globex": (
-        Template("protein-fold-sweep", "batch", "A100", (1, 1, 2), (0.5, 2.0), (2, 3, 4), "1.90"),
-        Template("genomics-transformer", "ai_training", "H100", (2, 1), (3.0, 8.0), (5, 6)),
-        Template("lab-assistant-inference", "ai_inference", "any", (1,), (0.5, 1.0), (7, 8)),
+        Template("protein-fold-sweep", WorkloadType.BATCH, GpuModelChoice.A100, (1, 1, 2), (0.5, 2.0), (2, 3, 4),
+                 "1.90"),
+        Template("genomics-transformer", WorkloadType.AI_TRAINING, GpuModelChoice.H100, (2, 1), (3.0, 8.0), (5, 6)),
+        Template("lab-assistant-inference", WorkloadType.AI_INFERENCE, GpuModelChoice.ANY, (1,), (0.5, 1.0), (7, 8)),
     ),
     "initech": (
-        Template("fraud-model-retrain", "ai_training", "H100", (1,), (1.0, 4.0), (5,)),
-        Template("invoice-ocr-batch", "batch", "A100", (1,), (0.25, 1.0), (2, 3)),
-        Template("chat-inference", "ai_inference", "H100", (1,), (0.5, 2.0), (7, 8, 9)),
+        Template("fraud-model-retrain", WorkloadType.AI_TRAINING, GpuModelChoice.H100, (1,), (1.0, 4.0), (5,)),
+        Template("invoice-ocr-batch", WorkloadType.BATCH, GpuModelChoice.A100, (1,), (0.25, 1.0), (2, 3)),
+        Template("chat-inference", WorkloadType.AI_INFERENCE, GpuModelChoice.H100, (1,), (0.5, 2.0), (7, 8, 9)),
     ),
 }
 
@@ -116,7 +118,7 @@ class DemoDemand:
         return made
 
     async def _submit(self, tenant_id: str, t: Template, gangs: dict[str, int]) -> bool:
-        models = service.GPU_MODELS if t.gpu_model == "any" else (t.gpu_model,)
+        models = service.GPU_MODELS if t.gpu_model == GpuModelChoice.ANY else (t.gpu_model,)
         most = max((gangs.get(m, 0) for m in models), default=0)
         if most == 0:
             return False

@@ -21,11 +21,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hcp.core.db import Base, UTCDateTime, new_id, utcnow
+from hcp.kernel.enums import GpuModelChoice, WorkloadStatus, WorkloadType, values
 
-STATUSES = ("submitted", "queued", "scheduled", "switching", "running", "completed", "failed",
-            "cancelled", "preempted")
-TYPES = ("ai_inference", "ai_training", "batch")
-GPU_MODELS = ("H100", "A100", "any")
+# The CHECK constraints' values, in the order migrations wrote them.
+STATUSES = values(WorkloadStatus)
+TYPES = values(WorkloadType)
+GPU_MODELS = values(GpuModelChoice)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

@@ -21,6 +21,7 @@ from hcp.core.platform import Platform
 from hcp.core.settings import OrchestratorSettings
 from hcp.economics import service as economics
 from hcp.economics.fleet import unit_state
+from hcp.kernel.enums import Health, UnitKind, UnitMode, UnitStatus, WorkloadStatus
 from hcp.orchestrator import lifecycle
 from hcp.orchestrator.lifecycle import ACTIVE, Change
 from hcp.orchestrator.models import Workload
@@ -92,7 +93,7 @@ class Reconciliation(ABC):
         ours = set(s.running)
         units: dict[str, dict[str, Any]] = {}
         for v in views:
-            if v["kind"] != "gpu":
+            if v["kind"] != UnitKind.GPU:
                 continue
             uid = str(v["id"])
             units[uid] = v
@@ -101,7 +102,7 @@ class Reconciliation(ABC):
             if uid not in s.gpus:
                 s.add_gpu(Gpu(uid, str(v["facility_id"]), str(v["model"]), available=False))
             held = v["allocation"]
-            usable = (v["status"] in ("online", "switching") and v["health"] != "critical"
+            usable = (v["status"] in (UnitStatus.ONLINE, UnitStatus.SWITCHING) and v["health"] != Health.CRITICAL
                       and (held is None or held["workload_id"] in ours)
                       and (plan is None or uid not in plan.spot))
             s.set_available(uid, usable)
@@ -132,25 +133,24 @@ class Reconciliation(ABC):
                 await allocation.release(session=session, workload_id=workload_id, reason="no live workload", at=now)
             for w in rows:
                 w = await lifecycle.lock(session, w.id)
-                if w.status == "submitted":
-                    await lifecycle.transition(session, w, "queued", change=Change(at=now, reason="recovered"))
-                elif w.status == "preempted":
-                    await lifecycle.transition(session, w, "queued", change=Change(at=now, reason="recovered"))
-                elif w.status in ("scheduled", "switching"):
+                if w.status in (WorkloadStatus.SUBMITTED, WorkloadStatus.PREEMPTED):
+                    await lifecycle.transition(session, w, WorkloadStatus.QUEUED,
+                                               change=Change(at=now, reason="recovered"))
+                elif w.status in (WorkloadStatus.SCHEDULED, WorkloadStatus.SWITCHING):
                     await allocation.release(session=session, workload_id=w.id, reason="interrupted switch", at=now)
-                    await lifecycle.transition(session, w, "queued",
+                    await lifecycle.transition(session, w, WorkloadStatus.QUEUED,
                                                change=Change(at=now, reason="switch interrupted by a restart"))
-                elif w.status == "running":
+                elif w.status == WorkloadStatus.RUNNING:
                     mine = by_workload.get(w.id, set())
-                    lost = [u for u in w.units if u not in units or units[u]["status"] == "offline"]
+                    lost = [u for u in w.units if u not in units or units[u]["status"] == UnitStatus.OFFLINE]
                     if lost:
                         await allocation.release(session=session, workload_id=w.id, reason="unit lost", at=now)
-                        await lifecycle.transition(session, w, "failed",
+                        await lifecycle.transition(session, w, WorkloadStatus.FAILED,
                                                    change=Change(at=now, reason=f"unit lost: {', '.join(lost)}"))
                         continue
                     if set(w.units) != mine or not w.units or any(u not in self.scheduler.gpus for u in w.units):
                         await allocation.release(session=session, workload_id=w.id, reason="drift", at=now)
-                        await lifecycle.transition(session, w, "queued",
+                        await lifecycle.transition(session, w, WorkloadStatus.QUEUED,
                                                    change=Change(at=now, reason="its units were not held"))
                     else:
                         job = job_of(w)
@@ -158,7 +158,7 @@ class Reconciliation(ABC):
                         self.scheduler.restore(job, w.units, now.timestamp())
                         self.run_started[w.id] = (w.started_at or now).timestamp()
                         continue
-                if w.status == "queued":
+                if w.status == WorkloadStatus.QUEUED:
                     self.preemptible[w.id] = w.preemptible
                     self.scheduler.submit(job_of(w))
             await self._sync_gpus(session)
@@ -203,7 +203,7 @@ class Reconciliation(ABC):
                 continue
             if owner not in self.run_started:
                 continue
-            if reading.mode == "idle" or (reading.workload_id is not None and reading.workload_id != owner):
+            if reading.mode == UnitMode.IDLE or (reading.workload_id is not None and reading.workload_id != owner):
                 drifted.setdefault(owner, f"GPU {gpu} was not running it")
         # Acted on when two checks in a row agree: a real workload may be between processes
         # for a moment (NVML then reports the GPU idle), and a stray may be a switch in flight.
@@ -222,11 +222,11 @@ class Reconciliation(ABC):
         at = self.platform.clock.now()
         async with self.platform.db.transaction() as session:
             w = await lifecycle.lock(session, workload_id)
-            if w.status != "running":
+            if w.status != WorkloadStatus.RUNNING:
                 return
             log.warning("drift: workload back to the queue", workload_id=workload_id, reason=why)
             await allocation.release(session=session, workload_id=workload_id, reason="drift", at=at)
-            await lifecycle.transition(session, w, "queued", change=Change(at=at, reason=f"drift: {why}"))
+            await lifecycle.transition(session, w, WorkloadStatus.QUEUED, change=Change(at=at, reason=f"drift: {why}"))
         self.repairs += 1
         self.run_started.pop(workload_id, None)
         if workload_id in self.scheduler.running:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-WorkloadType = Literal["ai_inference", "ai_training", "batch"]
-GpuModel = Literal["H100", "A100", "any"]
-WorkloadStatus = Literal["submitted", "queued", "scheduled", "switching", "running", "completed", "failed",
-                         "cancelled", "preempted"]
+from hcp.core.money import PriceStr
+from hcp.kernel.enums import GpuModelChoice, WorkloadStatus, WorkloadType
+
 # A week of GPU time is the longest a single submission may ask for.
 MAX_DURATION_S = 7 * 24 * 3600
 
@@ -21,7 +19,7 @@ class WorkloadIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     type: WorkloadType
     priority: int = Field(ge=1, le=10)
-    gpu_model: GpuModel
+    gpu_model: GpuModelChoice
     gpu_count: int = Field(ge=1, le=8)
     duration_s: float = Field(gt=0, le=MAX_DURATION_S, allow_inf_nan=False)
     max_price_usd_per_gpu_hour: Decimal | None = Field(
@@ -47,10 +45,10 @@ class WorkloadOut(BaseModel):
     tenant_id: str
     type: WorkloadType
     priority: int
-    gpu_model: GpuModel
+    gpu_model: GpuModelChoice
     gpu_count: int
     duration_s: float
-    max_price_usd_per_gpu_hour: str | None
+    max_price_usd_per_gpu_hour: PriceStr | None
     preemptible: bool
     status: WorkloadStatus
     units: list[str]

@@ -19,6 +19,7 @@ from hcp.core.errors import InvalidInput, NotFound
 from hcp.core.security import Principal, ensure_visible, tenant_filter
 from hcp.core.settings import Settings
 from hcp.economics.planner import WorkloadDemand
+from hcp.kernel.enums import GpuModelChoice, UnitKind, WorkloadStatus, WorkloadType
 from hcp.orchestrator import lifecycle
 from hcp.orchestrator.lifecycle import Change, workload_view
 
@@ -31,8 +32,10 @@ from hcp.router.scheduler import classify
 
 # What a queued workload is worth per GPU-hour when its owner named no ceiling (the rate card
 # until billing publishes one).
-DEFAULT_RATE_USD_PER_GPU_HOUR: dict[str, Decimal] = {"H100": Decimal("2.50"), "A100": Decimal("1.60")}
-GPU_MODELS = ("H100", "A100")
+DEFAULT_RATE_USD_PER_GPU_HOUR: dict[str, Decimal] = {
+    GpuModelChoice.H100: Decimal("2.50"), GpuModelChoice.A100: Decimal("1.60")}
+# The models a workload asking for `any` may run on.
+GPU_MODELS = tuple(m for m in GpuModelChoice if m is not GpuModelChoice.ANY)
 
 
 # --- submission and the API's reads ------------------------------------------------------------
@@ -49,7 +52,7 @@ async def admission_check(session: AsyncSession, tenant_id: str, workload: Workl
 async def largest_gang(*, session: AsyncSession) -> dict[str, int]:
     """The most GPUs of each model that any one facility holds (registered, whatever their state)."""
     best: dict[str, int] = {}
-    for (_facility, model), n in (await resources.count_units(session=session, kind="gpu")).items():
+    for (_facility, model), n in (await resources.count_units(session=session, kind=UnitKind.GPU)).items():
         best[model] = max(best.get(model, 0), n)
     return best
 
@@ -57,9 +60,9 @@ async def largest_gang(*, session: AsyncSession) -> dict[str, int]:
 @dataclass(frozen=True)
 class Submission:
     name: str
-    type: str
+    type: WorkloadType
     priority: int
-    gpu_model: str
+    gpu_model: GpuModelChoice
     gpu_count: int
     duration_s: float
     max_price_usd_per_gpu_hour: Decimal | None
@@ -77,7 +80,7 @@ async def submit(
         if existing is not None:
             return existing, False
     gangs = await largest_gang(session=session)
-    models = GPU_MODELS if submission.gpu_model == "any" else (submission.gpu_model,)
+    models = GPU_MODELS if submission.gpu_model == GpuModelChoice.ANY else (submission.gpu_model,)
     most = max((gangs.get(m, 0) for m in models), default=0)
     if submission.gpu_count > most:
         raise InvalidInput("gpu_count", f"no facility has {submission.gpu_count} {submission.gpu_model} GPUs "
@@ -100,7 +103,7 @@ async def submit(
         if idempotency_key is not None and (existing := await _by_key(session, tenant_id, idempotency_key)):
             return existing, False
         raise
-    await lifecycle.transition(session, workload, "queued", change=Change(at=at, reason="admitted"))
+    await lifecycle.transition(session, workload, WorkloadStatus.QUEUED, change=Change(at=at, reason="admitted"))
     return workload, True
 
 
@@ -111,7 +114,7 @@ async def _by_key(session: AsyncSession, tenant_id: str, key: str) -> Workload |
 
 
 async def list_workloads(
-    *, session: AsyncSession, principal: Principal, status: str | None = None, tenant_id: str | None = None,
+    *, session: AsyncSession, principal: Principal, status: WorkloadStatus | None = None, tenant_id: str | None = None,
     limit: int = 100, offset: int = 0,
 ) -> tuple[list[Workload], int]:
     filters: list[Any] = [tenant_filter(principal, Workload.tenant_id)]
@@ -148,7 +151,8 @@ async def cancel(
     workload = await lifecycle.lock(session, workload_id)
     ensure_visible(principal, workload.tenant_id, what="workload", id=workload_id)
     previous = workload.status
-    await lifecycle.transition(session, workload, "cancelled", change=Change(at=at, reason="cancelled by user"))
+    await lifecycle.transition(session, workload, WorkloadStatus.CANCELLED,
+                               change=Change(at=at, reason="cancelled by user"))
     await allocation.release(session=session, workload_id=workload.id, reason="workload cancelled", at=at)
     await record_audit(session, actor=principal, action="workload.cancel", object_type="workload",
                        object_id=workload.id, tenant_id=workload.tenant_id,
@@ -171,13 +175,14 @@ async def list_switches(*, session: AsyncSession, limit: int = 100, offset: int 
 async def queued_demand(session: AsyncSession) -> list[WorkloadDemand]:
     """Queued workloads as the economics planner's demand (a `WorkloadSource`)."""
     rows = (await session.execute(
-        select(Workload).where(Workload.status.in_(("queued", "preempted"))).order_by(Workload.submitted_at)
+        select(Workload).where(Workload.status.in_((WorkloadStatus.QUEUED, WorkloadStatus.PREEMPTED)))
+        .order_by(Workload.submitted_at)
     )).scalars().all()
     demand = []
     for w in rows:
         # What it is worth: the rate card, up to the owner's limit ("any" at the dearest model's rate).
         rates = [DEFAULT_RATE_USD_PER_GPU_HOUR.get(m, Decimal("2.00"))
-                 for m in (GPU_MODELS if w.gpu_model == "any" else (w.gpu_model,))]
+                 for m in (GPU_MODELS if w.gpu_model == GpuModelChoice.ANY else (w.gpu_model,))]
         price = max(rates)
         limit = w.max_price_usd_per_gpu_hour
         if limit is not None:

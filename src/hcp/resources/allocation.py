@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.core.db import utcnow
 from hcp.core.errors import Conflict, InvalidInput, NotFound
+from hcp.kernel.enums import UnitStatus
 from hcp.resources.models import Allocation, Unit
 
-ALLOCATABLE_STATUSES = ("online",)
+ALLOCATABLE_STATUSES = (UnitStatus.ONLINE,)
 # Taken by whoever writes units' roles (an allocation, a fleet plan) for the rest of its
 # transaction, so that a plan and a placement never cross: whichever commits second sees the other.
 ROLES_LOCK_KEY = 0x4843_5003

@@ -18,6 +18,7 @@ from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import require_role
 from hcp.drivers.base import UnitIdentity
+from hcp.kernel.enums import Health, UnitKind, UnitStatus
 from hcp.resources import allocation, capacity, discovery, fleet_metrics, service, telemetry
 from hcp.resources.runtime import STATE_KEY, ResourcesRuntime, runtime_of
 from hcp.resources.schemas import (
@@ -26,6 +27,7 @@ from hcp.resources.schemas import (
     AllocateIn,
     AllocationList,
     AllocationOut,
+    CapacityOut,
     CommandIn,
     CommandOut,
     DiscoverIn,
@@ -38,11 +40,9 @@ from hcp.resources.schemas import (
     ReleaseIn,
     TelemetryOut,
     Topology,
-    UnitKind,
     UnitList,
     UnitOut,
     UnitPatch,
-    UnitStatus,
 )
 
 router = domain_router("resources")
@@ -113,7 +113,7 @@ async def list_units(
     facility_id: Annotated[str | None, Query(max_length=64)] = None,
     status: UnitStatus | None = None,
     model: Annotated[str | None, Query(max_length=100)] = None,
-    health: Annotated[str | None, Query(pattern="^(ok|warning|critical)$")] = None,
+    health: Health | None = None,
     rack_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -125,8 +125,8 @@ async def list_units(
     return {"items": items, "total": total}
 
 
-@router.get("/resources/capacity", summary="Capacity per facility: hashrate, GPUs free/busy, power headroom, "
-            "forecast of free GPUs")
+@router.get("/resources/capacity", response_model=CapacityOut,
+            summary="Capacity per facility: hashrate, GPUs free/busy, power headroom, forecast of free GPUs")
 async def get_capacity(
     session: SessionDep, platform: PlatformDep,
     facility_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -247,7 +247,9 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+# Unset: the keys of a result the action has not (a power target's result has no latency).
 @router.post("/resources/{unit_id}/commands", dependencies=[STAFF], response_model=CommandOut,
+             response_model_exclude_unset=True,
              summary="Command a unit through its driver: mine, curtail, power target, load/unload a workload "
              "(operator)")
 async def command_unit(unit_id: str, body: CommandIn, platform: PlatformDep) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hcp.kernel.enums import UnitKind, UnitMode, UnitStatus
 from hcp.resources.models import Allocation, Facility, Unit
 
 FORECAST_HOURS = (1, 6, 24)
@@ -24,8 +25,8 @@ def estimated_power_w(unit: Unit) -> tuple[float, bool]:
     reading = unit.reading or {}
     if "power_w" in reading:
         return float(reading["power_w"]), False
-    if unit.kind == "asic":
-        if unit.mode != "mining":
+    if unit.kind == UnitKind.ASIC:
+        if unit.mode != UnitMode.MINING:
             return IDLE_ASIC_W, True
         nominal = unit.power_w or 0.0
         expected = reading.get("expected_hashrate_ths") or unit.hashrate_ths
@@ -62,16 +63,16 @@ async def capacity(*, session: AsyncSession, now: datetime, facility_id: str | N
         entry = report.get(key)
         if entry is None:
             entry = report[key] = _empty(key, "no facility", None)
-        online = unit.status in ("online", "switching")
+        online = unit.status in (UnitStatus.ONLINE, UnitStatus.SWITCHING)
         reading = unit.reading or {}
-        if unit.kind == "asic":
+        if unit.kind == UnitKind.ASIC:
             asic = entry["asic"]
             asic["units"] += 1
             if online:
                 asic["online"] += 1
                 asic["nominal_hashrate_ths"] += unit.hashrate_ths or 0.0
                 asic["hashrate_ths"] += float(reading.get("hashrate_ths", 0.0))
-                asic["mining"] += unit.mode == "mining"
+                asic["mining"] += unit.mode == UnitMode.MINING
         else:
             gpus = entry["gpus"].setdefault(unit.model, {"model": unit.model, "total": 0, "online": 0,
                                                          "free": 0, "busy": 0})
@@ -82,7 +83,7 @@ async def capacity(*, session: AsyncSession, now: datetime, facility_id: str | N
                 if allocation is not None:
                     gpus["busy"] += 1
                     entry["_ends"].append((unit.model, allocation.expected_end_at))
-                elif unit.status == "online":
+                elif unit.status == UnitStatus.ONLINE:
                     gpus["free"] += 1
         if online:
             watts, estimated = estimated_power_w(unit)

@@ -21,11 +21,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hcp.core.db import Base, UTCDateTime, new_id, utcnow
+from hcp.kernel.enums import Health, UnitKind, UnitMode, UnitStatus, values
 
-KINDS = ("gpu", "asic")
-STATUSES = ("online", "offline", "maintenance", "switching")
-HEALTHS = ("ok", "warning", "critical")
-MODES = ("mining", "curtailed", "workload", "spot", "idle", "unknown")
+# The CHECK constraints' values, in the order migrations wrote them.
+KINDS = values(UnitKind)
+STATUSES = values(UnitStatus)
+HEALTHS = values(Health)
+MODES = values(UnitMode)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -77,10 +79,10 @@ class Unit(Base):
         ForeignKey("facilities.id", ondelete="SET NULL"), nullable=True, index=True
     )
     rack_id: Mapped[str | None] = mapped_column(ForeignKey("racks.id", ondelete="SET NULL"), nullable=True, index=True)
-    status: Mapped[str] = mapped_column(String(16), default="online", index=True)
-    health: Mapped[str] = mapped_column(String(16), default="ok")
+    status: Mapped[str] = mapped_column(String(16), default=UnitStatus.ONLINE.value, index=True)
+    health: Mapped[str] = mapped_column(String(16), default=Health.OK.value)
     health_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
-    mode: Mapped[str] = mapped_column(String(16), default="unknown")
+    mode: Mapped[str] = mapped_column(String(16), default=UnitMode.UNKNOWN.value)
     # Nameplate figures; what the unit does now is in `reading`.
     hashrate_ths: Mapped[float | None] = mapped_column(Float, nullable=True)
     memory_mib: Mapped[int | None] = mapped_column(Integer, nullable=True)

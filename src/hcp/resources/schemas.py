@@ -4,16 +4,29 @@ discovery, agents, commands, allocations)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from hcp.core.errors import HCPError
+from hcp.kernel.enums import Health, UnitKind, UnitMode, UnitStatus, WorkloadType
 
-UnitKind = Literal["gpu", "asic"]
-UnitStatus = Literal["online", "offline", "maintenance", "switching"]
-UnitHealth = Literal["ok", "warning", "critical"]
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+# The capacity report's times have always left as Python's isoformat ("+00:00"), not as
+# pydantic's "Z" like the other answers' times.
+IsoTimestamp = Annotated[
+    datetime, PlainSerializer(lambda t: t.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 
 
 class FacilityOut(BaseModel):
@@ -72,9 +85,9 @@ class UnitOut(BaseModel):
     facility_id: str | None
     rack_id: str | None
     status: UnitStatus
-    health: UnitHealth
+    health: Health
     health_reasons: list[str]
-    mode: str
+    mode: UnitMode
     workload_id: str | None
     nominal: Nominal
     reading: dict[str, float] = Field(description="latest value of each metric (hashrate_ths, power_w, temp_c, ...)")
@@ -107,8 +120,8 @@ class TopologyUnit(BaseModel):
     kind: UnitKind
     model: str
     status: UnitStatus
-    health: UnitHealth
-    mode: str
+    health: Health
+    mode: UnitMode
     address: str | None
 
 
@@ -141,6 +154,11 @@ class DiscoverIn(BaseModel):
             raise ValueError(str(exc.details[0]["message"]) if exc.details else exc.message) from None
 
 
+class DiscoveryFailure(BaseModel):
+    address: str
+    error: str = Field(description="why the host was not identified (the error, cut to 200 characters)")
+
+
 class DiscoveryOut(BaseModel):
     cidr: str
     scanned: int
@@ -149,7 +167,7 @@ class DiscoveryOut(BaseModel):
     added: list[str]
     updated: list[str]
     unchanged: list[str]
-    failed: list[dict[str, str]]
+    failed: list[DiscoveryFailure]
     duration_ms: float
 
 
@@ -165,7 +183,7 @@ class AgentRegisterIn(BaseModel):
     facility_id: str | None = Field(None, max_length=64)
     rack_id: str | None = Field(None, max_length=64)
     push: bool = False
-    kind: UnitKind = "gpu"
+    kind: UnitKind = UnitKind.GPU
     model: str | None = Field(None, min_length=1, max_length=100)
     serial: str | None = Field(None, min_length=1, max_length=100, description="GPU UUID or board serial")
     hostname: str | None = Field(None, max_length=255)
@@ -185,17 +203,30 @@ class AgentRegisterOut(BaseModel):
     unit: UnitOut
 
 
+UnitAction = Literal["start_mining", "stop_mining", "set_power_target", "load_workload", "unload_workload"]
+
+
 class CommandIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    action: Literal["start_mining", "stop_mining", "set_power_target", "load_workload", "unload_workload"]
+    action: UnitAction
     power_target_w: float | None = Field(None, gt=0, le=100_000, allow_inf_nan=False)
     workload_id: str | None = Field(None, min_length=1, max_length=64)
-    workload_type: Literal["ai_inference", "ai_training", "batch"] | None = None
+    workload_type: WorkloadType | None = None
+
+
+class CommandResult(BaseModel):
+    """What the driver did; a key is there only where the action has it."""
+
+    action: UnitAction
+    power_target_w: float | None = Field(None, description="set_power_target: the target the unit took")
+    latency_ms: float | None = Field(None, description="load or unload: how long the switch took")
+    phases: dict[str, float] | None = Field(
+        None, description="load or unload: the switch's phases (ms), where the driver can tell them")
 
 
 class CommandOut(BaseModel):
     unit: UnitOut
-    result: dict[str, Any]
+    result: CommandResult
 
 
 class AllocateIn(BaseModel):
@@ -249,3 +280,60 @@ class TelemetryOut(BaseModel):
     step_s: int | None
     source: Literal["raw", "rollup"]
     series: list[TelemetrySeries]
+
+
+class AsicCapacity(BaseModel):
+    units: int
+    online: int
+    mining: int
+    hashrate_ths: float
+    nominal_hashrate_ths: float
+
+
+class GpuCapacity(BaseModel):
+    model: str
+    total: int
+    online: int
+    free: int
+    busy: int
+
+
+class FacilityPower(BaseModel):
+    cap_kw: float | None
+    used_kw: float
+    headroom_kw: float | None
+    estimated_units: int = Field(description="units online whose power is estimated (they report none)")
+
+
+class FreeGpuForecast(BaseModel):
+    at: IsoTimestamp
+    hours: int
+    free_gpus: dict[str, int] = Field(description="GPUs free by then, per model (from allocations' expected ends)")
+
+
+class FacilityCapacity(BaseModel):
+    facility_id: str
+    name: str
+    asic: AsicCapacity
+    gpus: list[GpuCapacity]
+    power: FacilityPower
+    forecast: list[FreeGpuForecast]
+
+
+class TotalPower(BaseModel):
+    cap_kw: float
+    used_kw: float
+    headroom_kw: float
+
+
+class CapacityTotal(BaseModel):
+    asic_online: int
+    hashrate_ths: float
+    gpus: list[GpuCapacity]
+    power: TotalPower
+
+
+class CapacityOut(BaseModel):
+    at: IsoTimestamp
+    facilities: list[FacilityCapacity]
+    total: CapacityTotal

@@ -22,10 +22,11 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final
 
-WorkloadType = Literal["ai_inference", "ai_training", "batch"]
-ANY_MODEL: Final = "any"
+from hcp.kernel.enums import GpuModelChoice, WorkloadType
+
+ANY_MODEL: Final = GpuModelChoice.ANY
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,11 @@ class QueueClass:
 
 
 QUEUE_CLASSES: dict[str, QueueClass] = {
-    "ai_inference": QueueClass("inference", start_slo_s=5.0, preemptible_by_default=False, priority_boost=0.5),
-    "ai_training": QueueClass("training", start_slo_s=600.0, preemptible_by_default=True, priority_boost=0.0),
-    "batch": QueueClass("batch", start_slo_s=3600.0, preemptible_by_default=True, priority_boost=-0.5),
+    WorkloadType.AI_INFERENCE: QueueClass("inference", start_slo_s=5.0, preemptible_by_default=False,
+                                          priority_boost=0.5),
+    WorkloadType.AI_TRAINING: QueueClass("training", start_slo_s=600.0, preemptible_by_default=True,
+                                         priority_boost=0.0),
+    WorkloadType.BATCH: QueueClass("batch", start_slo_s=3600.0, preemptible_by_default=True, priority_boost=-0.5),
 }
 
 
