@@ -27,6 +27,7 @@ from hcp.core.db import Database
 from hcp.core.errors import Conflict, NotFound
 from hcp.core.metrics import REGISTRY
 from hcp.core.outbox import add_event, first_delivery
+from hcp.core.paging import page
 from hcp.core.platform import Platform
 from hcp.core.security import Principal, ensure_visible, tenant_filter
 from hcp.core.tasks import cancel_tasks
@@ -127,11 +128,8 @@ async def list_alerts(
         where.append(Alert.status == status)
     if severity is not None:
         where.append(Alert.severity == severity)
-    total = (await session.execute(select(func.count()).select_from(Alert).where(*where))).scalar_one()
-    rows = (await session.execute(
-        select(Alert).where(*where).order_by(Alert.raised_at.desc(), Alert.id).limit(limit).offset(offset)
-    )).scalars().all()
-    return list(rows), int(total)
+    return await page(session, select(Alert).where(*where).order_by(Alert.raised_at.desc(), Alert.id),
+                      limit=limit, offset=offset)
 
 
 async def get_alert(*, session: AsyncSession, principal: Principal, alert_id: str) -> Alert:

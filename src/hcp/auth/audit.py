@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.auth.models import AuditEntry
 from hcp.core.bus import json_default
 from hcp.core.db import new_id, utcnow
+from hcp.core.paging import page
 from hcp.core.security import Principal
 
 GENESIS_HASH = "0" * 64
@@ -157,6 +158,5 @@ async def list_audit(
     *, session: AsyncSession, where: AuditFilter, limit: int, offset: int
 ) -> tuple[list[AuditEntry], int]:
     """Newest first."""
-    total = await session.scalar(where.apply(select(func.count()).select_from(AuditEntry)))
-    stmt = where.apply(select(AuditEntry)).order_by(AuditEntry.seq.desc()).limit(limit).offset(offset)
-    return list((await session.execute(stmt)).scalars().all()), int(total or 0)
+    return await page(session, where.apply(select(AuditEntry)).order_by(AuditEntry.seq.desc()),
+                      limit=limit, offset=offset)

@@ -27,6 +27,7 @@ from hcp.auth.models import ApiKey, LoginSession, RefreshToken, Tenant, User
 from hcp.auth.tokens import hash_password
 from hcp.core.db import Database, utcnow
 from hcp.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from hcp.core.paging import page
 from hcp.core.platform import Platform
 from hcp.core.security import API_KEY_PREFIX, ROLE_SCOPES, ROLES, Principal, Role, tenant_filter
 from hcp.core.settings import Settings
@@ -97,9 +98,7 @@ async def list_tenants(
     *, session: AsyncSession, principal: Principal, limit: int, offset: int
 ) -> tuple[list[Tenant], int]:
     visible = tenant_filter(principal, Tenant.id)
-    total = await session.scalar(select(func.count()).select_from(Tenant).where(visible))
-    stmt = select(Tenant).where(visible).order_by(Tenant.slug).limit(limit).offset(offset)
-    return list((await session.execute(stmt)).scalars().all()), int(total or 0)
+    return await page(session, select(Tenant).where(visible).order_by(Tenant.slug), limit=limit, offset=offset)
 
 
 async def get_tenant(*, session: AsyncSession, principal: Principal, tenant_id: str) -> Tenant:
@@ -176,9 +175,7 @@ async def list_users(
         stmt = stmt.where(User.role == role)
     if tenant_id is not None:
         stmt = stmt.where(User.tenant_id == tenant_id)
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = await session.execute(stmt.order_by(User.email).limit(limit).offset(offset))
-    return list(rows.scalars().all()), int(total or 0)
+    return await page(session, stmt.order_by(User.email), limit=limit, offset=offset)
 
 
 async def _revoke_sessions(session: AsyncSession, *, user_id: str, reason: str,
@@ -477,9 +474,7 @@ async def list_api_keys(
     if owner != principal.id and principal.role != "admin":
         raise NotFound(f"no user {owner}")
     stmt = select(ApiKey).where(ApiKey.user_id == owner)
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = await session.execute(stmt.order_by(ApiKey.created_at.desc(), ApiKey.id).limit(limit).offset(offset))
-    return list(rows.scalars().all()), int(total or 0)
+    return await page(session, stmt.order_by(ApiKey.created_at.desc(), ApiKey.id), limit=limit, offset=offset)
 
 
 async def revoke_api_key(*, session: AsyncSession, principal: Principal, key_id: str) -> ApiKey:

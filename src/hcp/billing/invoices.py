@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from hcp.core.db import dialect_of, new_id
 from hcp.core.errors import Conflict, NotFound
 from hcp.core.money import to_cents
 from hcp.core.outbox import add_event
+from hcp.core.paging import page
 from hcp.core.security import Principal, ensure_visible, tenant_filter
 from hcp.core.settings import BillingSettings
 
@@ -190,11 +191,8 @@ async def list_invoices(
         filters.append(Invoice.tenant_id == tenant_id)
     if status is not None:
         filters.append(Invoice.status == status)
-    total = int(await session.scalar(select(func.count()).select_from(Invoice).where(*filters)) or 0)
-    rows = (await session.execute(select(Invoice).where(*filters)
-                                  .order_by(Invoice.created_at.desc(), Invoice.id).limit(limit).offset(offset)
-                                  )).scalars().all()
-    return list(rows), total
+    return await page(session, select(Invoice).where(*filters).order_by(Invoice.created_at.desc(), Invoice.id),
+                      limit=limit, offset=offset)
 
 
 def line_view(line: InvoiceLine) -> dict[str, Any]:

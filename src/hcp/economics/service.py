@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hcp.core.bus import Event, Subscription
 from hcp.core.errors import InvalidInput, NotFound
 from hcp.core.outbox import add_event
+from hcp.core.paging import page
 from hcp.core.platform import Platform
 from hcp.economics.models import DemandResponseEvent, PlanRecord
 from hcp.economics.planner import (
@@ -79,11 +80,8 @@ async def active_demand_response(*, session: AsyncSession, now: datetime) -> lis
 async def list_demand_response(
     *, session: AsyncSession, limit: int, offset: int
 ) -> tuple[Sequence[DemandResponseEvent], int]:
-    total = int(await session.scalar(select(func.count()).select_from(DemandResponseEvent)) or 0)
-    rows = (await session.execute(
-        select(DemandResponseEvent).order_by(DemandResponseEvent.starts_at.desc()).limit(limit).offset(offset)
-    )).scalars().all()
-    return rows, total
+    return await page(session, select(DemandResponseEvent).order_by(DemandResponseEvent.starts_at.desc()),
+                      limit=limit, offset=offset)
 
 
 async def create_demand_response(

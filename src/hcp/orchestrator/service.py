@@ -10,12 +10,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.auth.audit import record_audit
 from hcp.core.errors import InvalidInput, NotFound
+from hcp.core.paging import page
 from hcp.core.security import Principal, ensure_visible, tenant_filter
 from hcp.core.settings import Settings
 from hcp.economics.planner import WorkloadDemand
@@ -122,12 +123,8 @@ async def list_workloads(
         filters.append(Workload.status == status)
     if tenant_id is not None:
         filters.append(Workload.tenant_id == tenant_id)
-    total = int(await session.scalar(select(func.count()).select_from(Workload).where(*filters)) or 0)
-    rows = (await session.execute(
-        select(Workload).where(*filters).order_by(Workload.submitted_at.desc(), Workload.id)
-        .limit(limit).offset(offset)
-    )).scalars().all()
-    return list(rows), total
+    return await page(session, select(Workload).where(*filters).order_by(Workload.submitted_at.desc(), Workload.id),
+                      limit=limit, offset=offset)
 
 
 async def get_workload(*, session: AsyncSession, principal: Principal, workload_id: str) -> Workload:
@@ -166,10 +163,7 @@ def switch_view(row: Switch) -> dict[str, Any]:
 
 
 async def list_switches(*, session: AsyncSession, limit: int = 100, offset: int = 0) -> tuple[list[Switch], int]:
-    total = int(await session.scalar(select(func.count()).select_from(Switch)) or 0)
-    rows = (await session.execute(
-        select(Switch).order_by(Switch.at.desc(), Switch.id).limit(limit).offset(offset))).scalars().all()
-    return list(rows), total
+    return await page(session, select(Switch).order_by(Switch.at.desc(), Switch.id), limit=limit, offset=offset)
 
 
 async def queued_demand(session: AsyncSession) -> list[WorkloadDemand]:
@@ -191,4 +185,3 @@ async def queued_demand(session: AsyncSession) -> list[WorkloadDemand]:
                                      price_usd_per_gpu_hour=float(price), tenant_id=w.tenant_id,
                                      max_price_usd_per_gpu_hour=None if limit is None else float(limit)))
     return demand
-

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.core.db import utcnow
 from hcp.core.errors import Conflict, InvalidInput, NotFound
+from hcp.core.paging import page
 from hcp.kernel.enums import UnitStatus
 from hcp.resources.models import Allocation, Unit
 
@@ -134,12 +135,8 @@ async def list_allocations(
                           (Allocation.tenant_id, tenant_id)):
         if value is not None:
             filters.append(column == value)
-    total = int(await session.scalar(select(func.count()).select_from(Allocation).where(*filters)) or 0)
-    rows = (await session.execute(
-        select(Allocation).where(*filters).order_by(Allocation.allocated_at.desc(), Allocation.id)
-        .limit(limit).offset(offset)
-    )).scalars().all()
-    return list(rows), total
+    query = select(Allocation).where(*filters).order_by(Allocation.allocated_at.desc(), Allocation.id)
+    return await page(session, query, limit=limit, offset=offset)
 
 
 async def held_units(*, session: AsyncSession) -> dict[str, tuple[str, str | None]]:

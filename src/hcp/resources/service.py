@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hcp.core.db import utcnow
 from hcp.core.errors import Conflict, InvalidInput, NotFound
 from hcp.core.outbox import add_event
+from hcp.core.paging import page
 from hcp.drivers.base import UnitIdentity
 from hcp.resources.models import Allocation, Facility, Rack, Unit
 
@@ -150,10 +151,8 @@ async def list_units(
                           (Unit.model, model), (Unit.health, health), (Unit.rack_id, rack_id)):
         if value is not None:
             filters.append(column == value)
-    total = int(await session.scalar(select(func.count()).select_from(Unit).where(*filters)) or 0)
-    units = (await session.execute(
-        select(Unit).where(*filters).order_by(Unit.kind, Unit.id).limit(limit).offset(offset)
-    )).scalars().all()
+    units, total = await page(session, select(Unit).where(*filters).order_by(Unit.kind, Unit.id),
+                              limit=limit, offset=offset)
     held = await active_allocations(session=session, unit_ids=[u.id for u in units])
     return [unit_view(u, held.get(u.id)) for u in units], total
 
