@@ -76,10 +76,10 @@ async def test_budget_is_the_customers_own(http: httpx.AsyncClient) -> None:
     tenants = (await http.get("/api/v1/auth/tenants", headers=h["admin"])).json()["items"]
     globex = next(t["id"] for t in tenants if t["slug"] == "globex")
     other = await http.get(f"{API}/budget", params={"tenant_id": globex}, headers=h["customer"])
-    assert other.status_code == 404
+    assert other.status_code == 422 and other.json()["error"]["details"][0]["field"] == "tenant_id"
     put_other = await http.put(f"{API}/budget", json={"tenant_id": globex, "monthly_limit_usd": "1"},
                                headers=h["customer"])
-    assert put_other.status_code == 404
+    assert put_other.status_code == 422
     assert (await http.get(f"{API}/budget", params={"tenant_id": globex}, headers=h["admin"])).json()[
         "monthly_limit_usd"] == "8000.00"
     changed = await http.put(f"{API}/budget", json={"monthly_limit_usd": "15000.50"}, headers=h["customer"])

@@ -25,7 +25,7 @@ from hcp.core.errors import InvalidInput, NotFound
 from hcp.core.money import to_cents
 from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
-from hcp.core.security import AdminUser, CurrentUser, Principal, require_role
+from hcp.core.security import AdminUser, CurrentUser, Principal, acting_tenant, require_role
 from hcp.core.tasks import cancel_tasks
 
 log = structlog.get_logger(__name__)
@@ -136,19 +136,8 @@ def _money(value: Any) -> Any:
 
 
 async def _tenant(session: Any, principal: Principal, asked: str | None) -> str:
-    if not principal.is_staff:
-        if principal.tenant_id is None:
-            raise NotFound("your account belongs to no tenant")
-        if asked is not None and asked != principal.tenant_id:
-            raise NotFound(f"no tenant {asked}")
-        return principal.tenant_id
-    if asked is None:
-        raise InvalidInput("tenant_id", "staff name the tenant")
-    try:
-        await auth.get_tenant(session=session, principal=principal, tenant_id=asked)
-    except NotFound:
-        raise InvalidInput("tenant_id", f"no tenant {asked}") from None
-    return asked
+    return await acting_tenant(principal, asked, find=lambda tenant_id: auth.get_tenant(
+        session=session, principal=principal, tenant_id=tenant_id))
 
 
 # --- rates and estimates -----------------------------------------------------------------------
@@ -322,5 +311,3 @@ async def get_revenue(session: SessionDep, principal: AdminUser, platform: Platf
         session=session, settings=platform.settings.billing, month=month or service.month_of(platform.clock.now()),
         tenant_names={t.id: t.name for t in tenants})
     return _money(report)  # type: ignore[no-any-return]
-
-

@@ -12,10 +12,9 @@ from typing import Annotated, Any
 from fastapi import Header, Query, Response
 
 from hcp.auth import service as auth
-from hcp.core.errors import InvalidInput, NotFound
 from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
-from hcp.core.security import CurrentUser, Principal, require_role
+from hcp.core.security import CurrentUser, Principal, acting_tenant, require_role
 from hcp.kernel.enums import WorkloadStatus
 from hcp.orchestrator import service
 from hcp.orchestrator.demand import DemoDemand
@@ -66,19 +65,8 @@ def _wake(platform: Platform) -> None:
 
 
 async def _tenant_of(session: Any, principal: Principal, asked: str | None) -> str:
-    if not principal.is_staff:
-        if principal.tenant_id is None:
-            raise InvalidInput("tenant_id", "your account belongs to no tenant")
-        if asked is not None and asked != principal.tenant_id:
-            raise InvalidInput("tenant_id", "customers submit for their own tenant only")
-        return principal.tenant_id
-    if asked is None:
-        raise InvalidInput("tenant_id", "staff submit on behalf of a tenant: name it")
-    try:
-        await auth.get_tenant(session=session, principal=principal, tenant_id=asked)
-    except NotFound:
-        raise InvalidInput("tenant_id", f"no tenant {asked}") from None
-    return asked
+    return await acting_tenant(principal, asked, find=lambda tenant_id: auth.get_tenant(
+        session=session, principal=principal, tenant_id=tenant_id))
 
 
 @router.post("/workloads", response_model=WorkloadOut, status_code=201,
