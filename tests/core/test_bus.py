@@ -1,18 +1,9 @@
 """The bus contract, run on the in-memory bus and on NATS JetStream alike."""
 
-import asyncio
-
 import pytest
+from tests.eventually import eventually
 
 from hcp.core.bus import Bus, Event, subject_matches
-
-
-async def wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize(
@@ -35,9 +26,10 @@ async def test_publish_reaches_subscriber_in_order(bus: Bus) -> None:
     for n in range(20):
         await bus.publish(Event(subject="unit.state", data={"n": n}))
     await bus.publish(Event(subject="market.tick", data={"n": -1}))
-    await wait_until(lambda: len(got) == 20)
-    await asyncio.sleep(0.1)
-    assert got == list(range(20))
+    # A last event that matches: once it is in, anything out of order or twice is in before it.
+    await bus.publish(Event(subject="unit.state", data={"n": 20}))
+    await eventually(lambda: 20 in got, 5, what="the last event")
+    assert got == list(range(21))
     await sub.stop()
 
 
@@ -51,10 +43,11 @@ async def test_same_id_published_twice_is_delivered_once(bus: Bus) -> None:
     event = Event(subject="workload.state", data={"status": "queued"})
     await bus.publish(event)
     await bus.publish(event)
-    await bus.publish(Event(subject="workload.state", data={"status": "running"}))
-    await wait_until(lambda: len(got) == 2)
-    await asyncio.sleep(0.2)
-    assert got[0] == event.id and len(got) == 2
+    after = Event(subject="workload.state", data={"status": "running"})
+    await bus.publish(after)
+    # Delivered in order: a second copy would be in before the event published after it.
+    await eventually(lambda: after.id in got, 5, what="the event published after the repeat")
+    assert got == [event.id, after.id]
     await sub.stop()
 
 
@@ -68,7 +61,7 @@ async def test_failed_handler_gets_the_event_again(bus: Bus) -> None:
 
     sub = await bus.subscribe("billing.usage", flaky, durable="flaky")
     await bus.publish(Event(subject="billing.usage", data={}))
-    await wait_until(lambda: len(attempts) >= 3)
+    await eventually(lambda: len(attempts) >= 3, 5, what="two redeliveries")
     assert len(set(attempts)) == 1
     await sub.stop()
 
@@ -81,11 +74,11 @@ async def test_durable_consumer_resumes_where_it_stopped(bus: Bus) -> None:
 
     sub = await bus.subscribe("plan.decided", handler, durable="planner")
     await bus.publish(Event(subject="plan.decided", data={"n": 1}))
-    await wait_until(lambda: got == [1])
+    await eventually(lambda: got == [1], 5)
     await sub.stop()
     await bus.publish(Event(subject="plan.decided", data={"n": 2}))  # while nobody listens
     sub = await bus.subscribe("plan.decided", handler, durable="planner")
-    await wait_until(lambda: got == [1, 2])
+    await eventually(lambda: got == [1, 2], 5, what="the event published while nobody listened")
     await sub.stop()
 
 
@@ -97,8 +90,9 @@ async def test_ephemeral_subscriber_sees_only_new_events(bus: Bus) -> None:
         got.append(event.data["n"])
 
     sub = await bus.subscribe("alert.raised", handler)
-    await asyncio.sleep(0.2)
     await bus.publish(Event(subject="alert.raised", data={"n": "new"}))
-    await wait_until(lambda: got == ["new"])
+    # In stream order, the old event would come first: seeing the new one alone settles it.
+    await eventually(lambda: "new" in got, 5)
+    assert got == ["new"]
     await sub.stop()
     await bus.ping()

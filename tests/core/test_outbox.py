@@ -1,10 +1,10 @@
 """A state change and its event commit together: on SQLite and PostgreSQL, memory bus and NATS."""
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from tests.eventually import eventually
 
 from hcp.core.bus import Bus, Event
 from hcp.core.db import Database
@@ -48,10 +48,8 @@ async def test_rolled_back_event_is_never_delivered_committed_one_is(
         session.add(facility("kept"))
         add_event(session, "unit.state", {"unit": "kept"})
 
-    deadline = asyncio.get_running_loop().time() + 5
-    while not got and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.3)  # time for a wrongly delivered rollback to show up
+    # The relay publishes in outbox order: a rolled-back event, had it been sent, comes first.
+    await eventually(lambda: got, 5, what="the committed event")
     assert [e.data["unit"] for e in got] == ["kept"]
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 1
@@ -66,9 +64,7 @@ async def test_commit_wakes_the_relay_without_waiting_for_a_poll(db: Database, b
     try:
         async with db.transaction() as session:
             add_event(session, "plan.decided", {"n": 1})
-        deadline = asyncio.get_running_loop().time() + 3
-        while not got and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: got, 3, what="the event, long before the 30 s poll")
         assert len(got) == 1
     finally:
         await sub.stop()
@@ -99,10 +95,7 @@ async def test_redelivered_event_is_applied_once(db: Database, bus: Bus) -> None
     sub = await bus.subscribe("billing.usage", meter, durable="meter")
     # The same event handed over directly as well, as a redelivery after a lost ack would.
     await meter(Event(subject=sent.subject, data=sent.data, id=sent.id, ts=sent.ts))
-    deadline = asyncio.get_running_loop().time() + 3
-    while len(deliveries) < 2 and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.2)
+    await eventually(lambda: len(deliveries) >= 2, 3, what="the bus's delivery beside the direct one")
     assert applied == [60]
     async with db.session() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1

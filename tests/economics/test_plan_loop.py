@@ -1,10 +1,10 @@
 """The live plan loop: market ticks in, plans out (stored, and `plan.decided` on the bus)."""
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.eventually import eventually
 
 from hcp.core.bus import Event
 from hcp.core.clock import ScaledClock
@@ -54,10 +54,7 @@ async def test_ticks_become_plans_and_plan_events(platform: Platform) -> None:
     t0 = platform.clock.now()
     await platform.bus.publish(tick(t0, 40.0))
     await platform.bus.publish(tick(t0 + timedelta(seconds=30), 400.0))  # inside min_interval: skipped
-    for _ in range(200):
-        if decided:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: decided, 4, what="plan.decided")
     async with platform.db.session() as session:
         record = await service.latest_plan_record(session=session)
     assert record is not None and record.summary["units_by_mode"] == {"mining": 8, "spot": 1}

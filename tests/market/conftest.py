@@ -3,7 +3,6 @@ and the recorded feed responses served by an `httpx.MockTransport`."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import zipfile
 from collections.abc import Callable, Mapping
@@ -83,16 +82,3 @@ def _ercot_document(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, content=zipped("ercot_spp_hubs_load_zones.csv"),
                           headers={"content-type": "application/zip"})
 
-
-async def wait_until(predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll an async or plain predicate until it is truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from tests.conftest import DEMO_CREDENTIALS, login_headers, running_app
-from tests.market.conftest import GPUS, NODES, tick, wait_until
+from tests.eventually import eventually
+from tests.market.conftest import GPUS, NODES, tick
 
 from hcp.app import create_app
 from hcp.core.clock import SteppedClock
@@ -58,7 +59,7 @@ async def test_prices_fill_from_ticks_and_go_stale_on_the_platform_clock(market:
     empty = await market.prices()
     assert empty["stale"] and empty["btc_usd"] is None and empty["series"] == [] and empty["feeds"] == []
     await market.publish(tick(T0, btc_usd=64_000.0, network_difficulty=1.2e14, fees_btc_per_block=0.03))
-    await wait_until(lambda: _prices_have(market, "btc_usd"), what="prices from the tick")
+    await eventually(lambda: _prices_have(market, "btc_usd"), what="prices from the tick")
     prices = await market.prices()
     assert prices["btc_usd"] == 64_000.0 and prices["network_difficulty"] == 1.2e14
     assert prices["fees_btc_per_block"] == 0.03 and prices["network_hashrate_ths"] == pytest.approx(
@@ -75,7 +76,7 @@ async def test_prices_fill_from_ticks_and_go_stale_on_the_platform_clock(market:
     stale = await market.prices()
     assert stale["stale"] and all(s["stale"] for s in stale["series"]) and stale["btc_usd"] == 64_000.0
     await market.publish(tick(market.clock.now(), btc_usd=65_000.0))
-    await wait_until(lambda: _prices_fresh(market), what="fresh prices")
+    await eventually(lambda: _prices_fresh(market), what="fresh prices")
     assert (await market.prices())["btc_usd"] == 65_000.0
 
 
@@ -91,7 +92,7 @@ async def test_history_raw_downsampled_and_paged(market: Market) -> None:
     for minute in range(30):
         await market.publish(tick(T0 + timedelta(minutes=minute), btc_usd=60_000.0 + minute))
     await market.clock.advance(1800)
-    await wait_until(lambda: _history_total(market, 30), what="thirty ticks")
+    await eventually(lambda: _history_total(market, 30), what="thirty ticks")
 
     raw = (await market.history(series="btc_usd", limit=3, offset=1)).json()
     assert raw["total"] == 30 and raw["step_s"] is None and raw["series"] == ["btc_usd"]
@@ -134,7 +135,7 @@ async def _history_total(market: Market, expected: int) -> bool:
 async def test_bad_history_requests_get_422_naming_the_field(market: Market, params: dict[str, Any],
                                                              field: str) -> None:
     await market.publish(tick(T0))
-    await wait_until(lambda: _prices_have(market, "btc_usd"), what="a tick")
+    await eventually(lambda: _prices_have(market, "btc_usd"), what="a tick")
     response = await market.history(**params)
     assert response.status_code == 422, response.text
     error = response.json()["error"]
@@ -160,7 +161,7 @@ async def test_the_demo_fills_prices_from_the_simulator(make_settings: Callable[
             body = (await http.get("/api/v1/market/prices")).json()
             return not body["stale"] and body["btc_usd"] is not None
 
-        await wait_until(filled, timeout=10, what="prices from the simulator")
+        await eventually(filled, timeout=10, what="prices from the simulator")
         prices = (await http.get("/api/v1/market/prices")).json()
         assert set(prices["electricity_usd_per_mwh"]) == {"HB_NORTH", "HB_WEST", "MISO_MINN_HUB"}
         assert set(prices["gpu_spot_usd_per_hour"]) == {"H100", "A100"}
@@ -174,4 +175,4 @@ async def test_the_demo_fills_prices_from_the_simulator(make_settings: Callable[
             history = (await http.get("/api/v1/market/history", params={"series": "btc_usd"})).json()
             return bool(history["total"] >= 3)
 
-        await wait_until(several, timeout=10, what="a history of simulated ticks")
+        await eventually(several, timeout=10, what="a history of simulated ticks")

@@ -8,13 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.eventually import eventually
 from tests.market.conftest import (
     FIXTURES,
     fixture_bytes,
     healthy_feed_routes,
     json_response,
     recorded,
-    wait_until,
     zipped,
 )
 
@@ -203,7 +203,7 @@ async def test_the_poller_publishes_ticks_in_the_simulators_shape() -> None:
     try:
         for feed in poller.feeds:
             assert await poller.poll(feed)
-        await wait_until(lambda: len(got) == 3, what="three ticks")
+        await eventually(lambda: len(got) == 3, what="three ticks")
         body = got[-1].data
         assert body["btc_usd"] == 91_234.56 and body["network_difficulty"] == DIFFICULTY
         assert body["fees_btc_per_block"] == pytest.approx(FEES_BTC)
@@ -238,7 +238,7 @@ async def test_a_failing_feed_is_counted_and_the_loop_keeps_polling() -> None:
                         transport=recorded({"api.coinbase.com/v2/prices/BTC-USD/spot": flaky}))
     poller.start()
     try:
-        await wait_until(lambda: poller.status["coinbase"].fetches >= 6, what="six polls")
+        await eventually(lambda: poller.status["coinbase"].fetches >= 6, what="six polls")
         status = poller.status["coinbase"]
         assert status.errors >= 3 and len(got) >= 2
         assert all(not t.done() for t in poller._tasks)
@@ -284,7 +284,7 @@ async def test_prices_from_failing_feeds_go_stale_downstream(bus: Bus, sqlite_ur
     try:
         for feed in poller.feeds:
             assert await poller.poll(feed)
-        await wait_until(lambda: _has(latest, "hashprice_usd_per_th_day"), what="derived hashprice")
+        await eventually(lambda: _has(latest, "hashprice_usd_per_th_day"), what="derived hashprice")
         prices = await latest()
         assert prices.get("btc_usd").source == "coinbase"  # type: ignore[union-attr]
         assert prices.get("network_difficulty").source == "mempool"  # type: ignore[union-attr]
@@ -295,7 +295,7 @@ async def test_prices_from_failing_feeds_go_stale_downstream(bus: Bus, sqlite_ur
         routes["api.coinbase.com/v2/prices/BTC-USD/spot"] = httpx.Response(502, text="Bad Gateway")
         assert not await poller.poll(f["coinbase"])
         assert await poller.poll(f["mempool"])
-        await wait_until(lambda: _fresh(latest, "network_difficulty"), what="fresh difficulty")
+        await eventually(lambda: _fresh(latest, "network_difficulty"), what="fresh difficulty")
         prices = await latest()
         assert prices.get("btc_usd").stale and prices.get("hashprice_usd_per_th_day").stale  # type: ignore[union-attr]
         assert not prices.get("fees_btc_per_block").stale  # type: ignore[union-attr]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from tests.market.conftest import GPUS, NODES, tick, wait_until
+from tests.eventually import eventually
+from tests.market.conftest import GPUS, NODES, tick
 
 from hcp.core.bus import Bus, Event
 from hcp.core.clock import SteppedClock
@@ -39,8 +40,8 @@ async def test_ticks_from_the_bus_are_stored(bus: Bus, db: Database) -> None:
         for minute in range(3):
             ts = T0 + timedelta(minutes=minute)
             await bus.emit("market.tick", tick(ts, btc_usd=65_000.0 + minute), ts=ts)
-        await wait_until(lambda: history_rows(db), what="ticks stored")
-        await wait_until(lambda: _rows_equal(db, 3 * PER_TICK), what="all three ticks")
+        await eventually(lambda: history_rows(db), what="ticks stored")
+        await eventually(lambda: _rows_equal(db, 3 * PER_TICK), what="all three ticks")
         async with db.session() as session:
             prices = await service.latest_prices(session=session, now=T0 + timedelta(minutes=2), stale_after_s=600)
         assert prices.btc_usd == 65_002.0 and prices.electricity_usd_per_mwh == NODES and not prices.stale
@@ -70,14 +71,14 @@ async def test_a_redelivered_tick_is_stored_once(bus: Bus, db: Database) -> None
     subscription = await bus.subscribe("market.tick", crash_after_commit, durable=CONSUMER)
     try:
         first = await bus.emit("market.tick", tick(T0, btc_usd=61_000.0), ts=T0)
-        await wait_until(lambda: deliveries.get(first.id, 0) >= 2, what="the redelivery")
+        await eventually(lambda: deliveries.get(first.id, 0) >= 2, what="the redelivery")
         assert await history_rows(db) == PER_TICK and await processed(db) == 1
         # The same tick published again under its id within the dedup window is not even delivered;
         # handed to the consumer directly it is still stored once.
         await bus.publish(first)
         await ingester.handle(first)
         second = await bus.emit("market.tick", tick(T0 + timedelta(minutes=1), btc_usd=62_000.0), ts=T0)
-        await wait_until(lambda: deliveries.get(second.id, 0) >= 2, what="the second tick")
+        await eventually(lambda: deliveries.get(second.id, 0) >= 2, what="the second tick")
         assert await history_rows(db) == 2 * PER_TICK and await processed(db) == 2
         assert deliveries[first.id] == 2
     finally:
@@ -92,7 +93,7 @@ async def test_a_malformed_tick_is_dropped_and_the_next_one_stored(bus: Bus, db:
         await bus.emit("market.tick", {"ts": "not a time", "btc_usd": 65_000.0}, ts=T0)
         good = tick(T0 + timedelta(minutes=1))
         await bus.emit("market.tick", good, ts=T0)
-        await wait_until(lambda: _rows_equal(db, PER_TICK), what="the good tick")
+        await eventually(lambda: _rows_equal(db, PER_TICK), what="the good tick")
         # Dropped ticks are acknowledged, not retried: nothing of them was applied or recorded.
         assert await processed(db) == 1
     finally:
@@ -103,13 +104,13 @@ async def test_a_restarted_consumer_resumes_where_it_stopped(bus: Bus, db: Datab
     clock = SteppedClock(start=T0.timestamp())
     subscription = await MarketIngester(db=db, clock=clock).subscribe(bus)
     await bus.emit("market.tick", tick(T0), ts=T0)
-    await wait_until(lambda: _rows_equal(db, PER_TICK), what="the first tick")
+    await eventually(lambda: _rows_equal(db, PER_TICK), what="the first tick")
     await subscription.stop()
     # Published while no ingester runs: the durable consumer keeps it for the next one.
     await bus.emit("market.tick", tick(T0 + timedelta(minutes=1), btc_usd=70_000.0), ts=T0)
     subscription = await MarketIngester(db=db, clock=clock).subscribe(bus)
     try:
-        await wait_until(lambda: _rows_equal(db, 2 * PER_TICK), what="the tick published while stopped")
+        await eventually(lambda: _rows_equal(db, 2 * PER_TICK), what="the tick published while stopped")
         async with db.session() as session:
             prices = await service.latest_prices(session=session, now=clock.now(), stale_after_s=600)
         assert prices.btc_usd == 70_000.0
