@@ -14,9 +14,10 @@ from sqlalchemy import JSON, CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hcp.core.db import Base, UTCDateTime, new_id, utcnow
+from hcp.kernel.enums import AlertStatus, Severity, values
 
-STATUSES = ("open", "acked", "resolved")
-SEVERITIES = ("info", "warning", "critical")
+STATUSES = values(AlertStatus)
+SEVERITIES = values(Severity)  # mildest first
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 

@@ -5,6 +5,9 @@ account), the account from anywhere (a distributed guess), and the address (one 
 many accounts). Every attempt counts as a failure before the password is checked, so parallel
 guesses cannot slip past the limit; a success takes its count back. Past a limit, the key is
 blocked for a wait that doubles up to a cap: backoff, never a permanent lockout.
+
+Its time is wall-clock time (`WALL_CLOCK`, injected into the login routes as `LoginClock`): the
+platform's clock may run simulated time fast, which would shorten every wait.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.auth.models import LoginThrottle
 from hcp.auth.tokens import sha256_hex
+from hcp.core.clock import Clock, RealClock
 from hcp.core.db import upsert
 from hcp.core.errors import TooManyRequests
 from hcp.core.settings import AuthSettings
 
 MAX_DOUBLINGS = 20
 STALE_BATCH = 100
+WALL_CLOCK: Clock = RealClock()
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,18 @@ def parse_money(value: str | int | Decimal) -> Decimal:
     return amount
 
 
+def rate_str(rate: Decimal) -> str:
+    """A rate at least to cents, more places where it has them ("3.125")."""
+    return f"{rate:.2f}" if rate == to_cents(rate) else str(rate.normalize())
+
+
 # A Decimal that leaves the API as "1234.50" (two places), never as a float.
 MoneyStr = Annotated[Decimal, PlainSerializer(lambda d: f"{to_cents(d):.2f}", return_type=str)]
+# A price per unit (USD per GPU-hour), which may carry more places than cents: "2.50", "3.125".
+RateStr = Annotated[Decimal, PlainSerializer(rate_str, return_type=str)]
 # A price limit as its NUMERIC(12, 4) column keeps it, four places: "2.5000" (USD per GPU-hour).
 PRICE_SCALE = Decimal("0.0001")
 PriceStr = Annotated[Decimal, PlainSerializer(lambda d: f"{d.quantize(PRICE_SCALE)}", return_type=str)]
+# A quantity that is not money (hours, a multiplier, a tax rate, a percentage, BTC), exactly as
+# computed: "10.5", "0.0825".
+DecimalStr = Annotated[Decimal, PlainSerializer(str, return_type=str)]
