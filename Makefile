@@ -28,17 +28,19 @@ up: $(VENV)/.installed
 	$(BIN)/hcp migrate
 	$(BIN)/hcp up --demo
 
-# Lint first (so it stays green), then the suite. In CI the PostgreSQL and NATS tests must run:
+# Lint first (ruff, mypy strict, the import contracts: so it stays green), then the suite. In CI the PostgreSQL and NATS tests must run:
 # start the servers if they are not up.
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@if [ "$${CI:-}" = "true" ]; then scripts/services.sh ensure; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 services:
 	scripts/services.sh ensure

@@ -17,7 +17,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 
 async def run(units: int, runs: int, database_url: str | None) -> None:
@@ -26,6 +25,7 @@ async def run(units: int, runs: int, database_url: str | None) -> None:
     from hcp.core.db import Database
     from hcp.core.metrics import REGISTRY
     from hcp.migrations import migrate
+    from hcp.orchestrator import fleet_metrics as publisher
     from hcp.resources import fleet_metrics
     from hcp.resources.models import Facility, Unit
 
@@ -65,11 +65,10 @@ async def run(units: int, runs: int, database_url: str | None) -> None:
         aggregate_s.append(time.perf_counter() - started)
 
     class _Source:  # a snapshot as the running platform holds it, for the scrape figure
-        snapshot = fleet_metrics.FleetSnapshot(ts=None, fleet=fleet, profit_usd_per_hour=None,  # type: ignore[arg-type]
-                                               queue_depth=None)
-        platform = SimpleNamespace(state={})  # no orchestrator loop: no queue depth
+        snapshot = publisher.FleetSnapshot(ts=None, fleet=fleet, profit_usd_per_hour=None,  # type: ignore[arg-type]
+                                           queue_depth=None)
 
-    fleet_metrics._SOURCES.append(_Source())  # type: ignore[arg-type]
+    publisher._SOURCES.append(_Source())  # type: ignore[arg-type]
     scrape_s = []
     for _ in range(runs):
         started = time.perf_counter()

@@ -72,11 +72,11 @@ async def _serve(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     for seq in range(args.rate * args.seconds):  # steady phase
         await asyncio.sleep(max(0.0, start + seq * interval - time.perf_counter()))
-        await platform.bus.emit("plan.decided", {"phase": "steady", "seq": seq, "sent_at": time.time()})
+        await platform.bus.emit_raw("plan.decided", {"phase": "steady", "seq": seq, "sent_at": time.time()})
     await asyncio.sleep(2.0)
     delivered_before = hub.delivered
     for seq in range(args.burst):  # burst phase
-        await platform.bus.emit("plan.decided", {"phase": "burst", "seq": seq, "sent_at": time.time()})
+        await platform.bus.emit_raw("plan.decided", {"phase": "burst", "seq": seq, "sent_at": time.time()})
     while hub.delivered - delivered_before < args.burst * args.clients and not task.done():
         await asyncio.sleep(0.05)
     deadline = time.monotonic() + 60

@@ -1,4 +1,5 @@
-"""Demo data: the seed's three facilities and their racks, three customers and the demo logins.
+"""Demo data: the seed's three facilities and their racks (`hcp.sim.site`), three customers and the
+demo logins.
 
 Used by `hcp seed` and by `hcp up --demo` on an empty database. Every step is idempotent,
 so seeding twice changes nothing. Demo credentials are public: they exist only in demo mode.
@@ -16,26 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hcp.auth import service as auth
 from hcp.billing import demo as billing_demo
 from hcp.billing import service as billing
-from hcp.core.db import Database
+from hcp.core.db import Database, lock_until_commit
 from hcp.resources import service as resources
-
-
-@dataclass(frozen=True)
-class DemoFacility:
-    id: str
-    name: str
-    location: str
-    power_cap_kw: float
-    market_node: str
-
-
-@dataclass(frozen=True)
-class DemoRack:
-    id: str
-    facility_id: str
-    kind: str  # what the rack holds: the demo's discovery places units by kind
-    name: str
-    position: int
+from hcp.sim.site import FACILITIES, RACKS
 
 
 @dataclass(frozen=True)
@@ -46,24 +30,6 @@ class DemoCustomer:
     email: str
     password: str
 
-
-# Caps are sized to the demo fleet (20 S21s at 3.5 kW, 10 GPUs at up to 0.7 kW spread over
-# three sites), so that power binds at times and the optimizer has choices to make.
-FACILITIES = (
-    DemoFacility("tx-north", "Texas North", "Granbury, TX", 40.0, "HB_NORTH"),
-    DemoFacility("tx-south", "Texas South", "Garden City, TX", 30.0, "HB_WEST"),
-    DemoFacility("nd-ellendale", "North Dakota", "Ellendale, ND", 25.0, "MISO_MINN_HUB"),
-)
-
-# One row of miners and one GPU rack per site.
-RACKS = tuple(
-    rack
-    for f in FACILITIES
-    for rack in (
-        DemoRack(f"{f.id}-a01", f.id, "asic", "ASIC row A, rack 01", 1),
-        DemoRack(f"{f.id}-g01", f.id, "gpu", "GPU pod G, rack 01", 2),
-    )
-)
 
 CUSTOMERS = (
     DemoCustomer("acme", "Acme Corp", Decimal("12500"), "john@acme.com", "customer123"),
@@ -94,8 +60,14 @@ async def _ensure_user(
         )
 
 
+SEED_LOCK_KEY = 0x4843_5053  # "HCPS": replicas starting together on an empty database seed once
+
+
 async def seed(db: Database) -> None:
     async with db.transaction() as session:
+        # Every step below looks before it writes; under the lock, two processes seeding at once
+        # take turns, and the second finds everything there.
+        await lock_until_commit(session, SEED_LOCK_KEY)
         for f in FACILITIES:
             await resources.upsert_facility(
                 session=session, id=f.id, name=f.name, location=f.location,

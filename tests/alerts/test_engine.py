@@ -4,13 +4,12 @@ event changes nothing."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from tests.conftest import running_app
+from tests.eventually import eventually
 
 from hcp.alerts import service
 from hcp.alerts.service import AlertEngine, engine_of
@@ -29,11 +28,12 @@ async def open_causes(engine: AlertEngine) -> dict[str, str]:
 
 
 async def until(engine: AlertEngine, want: Callable[[dict[str, str]], bool]) -> dict[str, str]:
-    deadline = time.monotonic() + 10
-    while not want(causes := await open_causes(engine)):
-        assert time.monotonic() < deadline, causes
-        await asyncio.sleep(0.05)
-    return causes
+    async def wanted() -> dict[str, str]:
+        causes = await open_causes(engine)
+        assert want(causes), causes
+        return causes
+
+    return await eventually(wanted, 10)
 
 
 async def test_stale_feed_price_spike_and_slow_switch(make_settings: Callable[..., Settings]) -> None:
@@ -51,16 +51,16 @@ async def test_stale_feed_price_spike_and_slow_switch(make_settings: Callable[..
 
         tick: dict[str, Any] = {"hashprice_usd_per_th_day": 0.05,
                                 "electricity_usd_per_mwh": {"HB_NORTH": 40.0, "HB_WEST": 300.0}}
-        await bus.emit("market.tick", tick)
+        await bus.emit_raw("market.tick", tick)
         causes = await until(engine, lambda c: c.get("market_stale:feed") == "resolved")
         assert causes == {"market_stale:feed": "resolved", "price_spike:HB_WEST": "open"}
         await engine.check_stale()  # the tick made the feed fresh
         assert (await open_causes(engine))["market_stale:feed"] == "resolved"
 
-        slow = await bus.emit("switch.done", {"unit_id": "gpu-001", "latency_ms": 730.0, "phases": {}})
+        slow = await bus.emit_raw("switch.done", {"unit_id": "gpu-001", "latency_ms": 730.0, "phases": {}})
         await until(engine, lambda c: c.get("switch_latency:gpu-001") == "open")
-        await bus.emit("market.tick", {**tick, "electricity_usd_per_mwh": {"HB_WEST": 50.0}})
-        await bus.emit("switch.done", {"unit_id": "gpu-001", "latency_ms": 400.0, "phases": {}})
+        await bus.emit_raw("market.tick", {**tick, "electricity_usd_per_mwh": {"HB_WEST": 50.0}})
+        await bus.emit_raw("switch.done", {"unit_id": "gpu-001", "latency_ms": 400.0, "phases": {}})
         # Ticks and switches are consumed apart: either may be judged first.
         await until(engine, lambda c: c.get("switch_latency:gpu-001") == "resolved"
                     and c.get("price_spike:HB_WEST") == "resolved")

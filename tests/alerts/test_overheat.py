@@ -10,10 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.conftest import DEMO_CREDENTIALS, free_port, random_loopback_subnet
+from tests.eventually import eventually
 from tests.realtime.conftest import listen, serve, token
 
 from hcp.app import create_app
 from hcp.core.settings import Settings
+from hcp.resources.runtime import ResourcesRuntime
+from hcp.sim.components import Simulator
 
 API = "/api/v1"
 POLL_S = 0.5
@@ -32,20 +35,23 @@ async def test_an_overheating_miner_raises_one_alert_that_resolves_itself(
     )
     app = create_app(settings)
     async with serve(app) as served:
-        runtime = app.state.platform.state["resources"]
+        components = app.state.platform.components
+        runtime = components.require(ResourcesRuntime)
         await asyncio.wait_for(asyncio.shield(runtime.bootstrap), timeout=30)
         ops = await token(served.http, *DEMO_CREDENTIALS["operator"])
         auth = {"Authorization": f"Bearer {ops}"}
-        sim_unit = app.state.platform.state["sim"].units["asic-001"]
+        sim_unit = components.require(Simulator).sim.units["asic-001"]
 
         async def the_unit() -> dict[str, Any]:
             items = (await served.http.get(f"{API}/resources", params={"kind": "asic"}, headers=auth)).json()["items"]
             return next(u for u in items if u["address"] == sim_unit.address)
 
-        deadline = time.monotonic() + 30
-        while (unit := await the_unit())["status"] != "online" or "temp_c" not in unit["reading"]:
-            assert time.monotonic() < deadline, unit
-            await asyncio.sleep(0.1)
+        async def online() -> dict[str, Any]:
+            unit = await the_unit()
+            assert unit["status"] == "online" and "temp_c" in unit["reading"], unit
+            return unit
+
+        unit = await eventually(online, 30)
         cause = f"temperature:{unit['id']}"
 
         async with listen(f"{served.ws_url}?token={ops}") as client:
@@ -70,7 +76,9 @@ async def test_an_overheating_miner_raises_one_alert_that_resolves_itself(
             listed = (await served.http.get(f"{API}/alerts", params={"status": "open"}, headers=auth)).json()
             assert [a["id"] for a in listed["items"] if a["cause"] == cause] == [raised["data"]["id"]]
 
-            await asyncio.sleep(8 * POLL_S)  # many polls of a hot miner later...
+            rounds = runtime.monitor.rounds
+            await eventually(lambda: runtime.monitor.rounds >= rounds + 8, 30,
+                             what="many polls of a hot miner later...")
             everything = (await served.http.get(f"{API}/alerts", params={"limit": 1000}, headers=auth)).json()
             assert [a["id"] for a in everything["items"] if a["cause"] == cause] == [raised["data"]["id"]]
             ids = {m["data"]["id"] for _, m in about("alert.raised")}

@@ -17,7 +17,9 @@ from tests.conftest import running_app
 
 from hcp.app import create_app
 from hcp.auth import tokens
+from hcp.auth.api import login_clock
 from hcp.auth.models import AuditEntry
+from hcp.core.clock import SteppedClock
 from hcp.core.db import utcnow
 from hcp.core.settings import DEMO_SECRET_KEY, Settings
 
@@ -170,13 +172,18 @@ async def test_parallel_guesses_cannot_slip_past_the_limit(api: httpx.AsyncClien
 async def test_throttling_backs_off_and_expires(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(auth={"login_failures_per_account_address": 2, "login_backoff_s": 1,
                                    "login_backoff_max_s": 2, "login_failures_per_address": 4})
-    async with running_app(create_app(settings)) as client:
+    app = create_app(settings)
+    clock = SteppedClock()  # the throttle's time, moved by hand instead of waited for
+    app.dependency_overrides[login_clock] = lambda: clock
+    async with running_app(app) as client:
         assert [(await login(client, OPS[0], "x")).status_code for _ in range(3)] == [401, 401, 429]
-        await asyncio.sleep(1.1)
+        await clock.advance(0.9)
+        assert (await login(client, OPS[0], "x")).status_code == 429  # not yet
+        await clock.advance(0.1)
         assert (await login(client, OPS[0], "x")).status_code == 401  # one more try, then a longer wait
         blocked = await login(client, OPS[0], "x")
         assert blocked.status_code == 429 and blocked.headers["retry-after"] == "2"
-        await asyncio.sleep(2.1)
+        await clock.advance(2)
         assert (await login(client, *OPS)).status_code == 200  # backoff, not lockout
         assert (await login(client, OPS[0], "x")).status_code == 401  # and the slate is clean
         # One address trying many accounts is throttled as an address (4 failures so far).

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from tests.conftest import DEMO_CREDENTIALS, login_headers, running_app, temporary_postgres_database
 
 from hcp.app import create_app
-from hcp.billing.api import PROVIDER_KEY
+from hcp.billing.loop import Payments
 from hcp.billing.payments import SimulatedProvider
 from hcp.core.settings import Settings
 
@@ -48,7 +48,7 @@ async def headers_of(http: httpx.AsyncClient) -> dict[str, dict[str, str]]:
 
 
 def provider(http: httpx.AsyncClient) -> SimulatedProvider:
-    p = http.app.state.platform.state[PROVIDER_KEY]  # type: ignore[attr-defined]
+    p = http.app.state.platform.components.require(Payments).provider  # type: ignore[attr-defined]
     assert isinstance(p, SimulatedProvider)
     return p
 

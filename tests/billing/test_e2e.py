@@ -4,9 +4,7 @@ sum of rate x running time, to the cent; a workload over the budget is refused a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +19,7 @@ from tests.conftest import (
     running_app,
     temporary_postgres_database,
 )
+from tests.eventually import eventually
 
 from hcp.app import create_app
 from hcp.core.money import to_cents
@@ -43,13 +42,13 @@ async def fleet(request: pytest.FixtureRequest, make_settings: Callable[..., Set
             orchestrator={"tick_s": 0.05})
         client = await stack.enter_async_context(running_app(create_app(settings)))
         h = {role: await login_headers(client, *creds) for role, creds in DEMO_CREDENTIALS.items()}
-        deadline = time.monotonic() + 30
-        while True:
+
+        async def fleet_online() -> bool:
             gpus = (await client.get(f"{API}/resources", params={"kind": "gpu"}, headers=h["operator"])).json()
-            if gpus["total"] == 10 and all(u["status"] == "online" for u in gpus["items"]):
-                break
-            assert time.monotonic() < deadline, gpus
-            await asyncio.sleep(0.05)
+            assert gpus["total"] == 10 and all(u["status"] == "online" for u in gpus["items"]), gpus
+            return True
+
+        await eventually(fleet_online, 30)
         yield client, h
 
 
@@ -67,15 +66,14 @@ async def test_invoice_equals_rate_times_running_time(fleet: Any) -> None:
             "gpu_count": count, "duration_s": duration})
         assert created.status_code == 201, created.text
         made.append(created.json()["id"])
+    async def finished(workload_id: str) -> dict[str, Any]:
+        w: dict[str, Any] = (await client.get(f"{API}/workloads/{workload_id}", headers=h["customer"])).json()
+        assert w["status"] in ("completed", "failed", "cancelled"), w
+        return w
+
     done = []
-    deadline = time.monotonic() + 60
     for workload_id in made:
-        while True:
-            w = (await client.get(f"{API}/workloads/{workload_id}", headers=h["customer"])).json()
-            if w["status"] in ("completed", "failed", "cancelled"):
-                break
-            assert time.monotonic() < deadline, w
-            await asyncio.sleep(0.05)
+        w = await eventually(lambda workload_id=workload_id: finished(workload_id), 60)
         assert w["status"] == "completed"
         done.append(w)
     expected_lines = []
@@ -88,13 +86,13 @@ async def test_invoice_equals_rate_times_running_time(fleet: Any) -> None:
         expected_lines.append(to_cents(run_s * w["gpu_count"] * rate / 3600))
         exact_total += run_s * w["gpu_count"] * rate / 3600
     # The usage arrives through the outbox and the bus: wait for all three workloads.
-    while True:
+    async def metered() -> bool:
         usage = (await client.get(f"{API}/billing/usage", headers=h["customer"],
                                   params={"group_by": "workload"})).json()
-        if {i["workload_id"] for i in usage["items"]} >= set(made):
-            break
-        assert time.monotonic() < deadline, usage
-        await asyncio.sleep(0.05)
+        assert {i["workload_id"] for i in usage["items"]} >= set(made), usage
+        return True
+
+    await eventually(metered, 30)
     tenant_id = done[0]["tenant_id"]
     invoice = await client.post(f"{API}/billing/invoices", headers=h["admin"], json={"tenant_id": tenant_id})
     assert invoice.status_code == 201, invoice.text

@@ -26,11 +26,14 @@ T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 
 
 def state(workload: str, previous: str, status: str, at: datetime, *, tenant: str = "t-acme", model: str = "H100",
-          count: int = 2, priority: int = 5, preemptions: int = 0, queued_at: datetime = T0) -> Event:
+          count: int = 2, priority: int = 5, preemptions: int = 0, queued_at: datetime = T0,
+          placed: str | None = None) -> Event:
     """A workload.state event as the orchestrator's lifecycle writes it (the fields billing reads)."""
     data: dict[str, Any] = {"id": workload, "name": f"job-{workload[:6]}", "tenant_id": tenant, "gpu_model": model,
+                            "type": "ai_training", "duration_s": 3600.0, "preemptible": True,
                             "gpu_count": count, "priority": priority, "status": status, "previous_status": previous,
-                            "units": [], "preemptions": preemptions, "queued_at": queued_at.isoformat()}
+                            "units": [], "preemptions": preemptions, "queued_at": queued_at.isoformat(),
+                            "placed_gpu_model": placed}
     return Event(subject="workload.state", data=data, id=new_id(), ts=at.isoformat())
 
 
@@ -58,6 +61,21 @@ async def deliver(db: Database, events: list[Event]) -> None:
     for event in events:
         async with db.transaction() as session:
             await metering.apply_event(session=session, event=event, settings=SETTINGS)
+
+
+async def test_work_for_any_gpu_is_billed_for_the_gpus_the_event_says_it_landed_on(db: Database) -> None:
+    """A workload of model "any" pays the rate of the model it was placed on, as `workload.state`
+    carries it; billing asks no other domain. A model off the card pays the "any" (dearest) rate."""
+    on_a100, unknown = new_id(), new_id()
+    span = [(T0, T0 + timedelta(hours=1))]
+    await deliver(db, run_events(on_a100, span, model="any", placed="NVIDIA A100-SXM4-80GB"))
+    await deliver(db, run_events(unknown, span, model="any", placed="Radeon Instinct MI300X"))
+    async with db.session() as session:
+        rows = (await session.execute(select(Usage.workload_id, Usage.rate_usd_per_gpu_hour, Usage.gpu_model))).all()
+    rates = {workload: rate for workload, rate, _ in rows}
+    models = {workload: model for workload, _, model in rows}
+    assert Decimal(rates[on_a100]) == Decimal("1.60") and models[on_a100] == "A100"
+    assert Decimal(rates[unknown]) == Decimal("2.50") and models[unknown] == "any"
 
 
 async def gpu_seconds(db: Database, workload: str | None = None) -> Decimal:

@@ -60,6 +60,6 @@ async def test_an_hour_of_mining_is_accrued_once_from_telemetry_and_prices(db: D
     assert Decimal(row.hashrate_ths) == 380 and Decimal(row.btc) == btc and Decimal(row.btc_usd) == 65000
     assert Decimal(row.energy_kwh) == Decimal("6.8")
     assert to_cents(Decimal(row.energy_cost_usd)) == to_cents(Decimal("6.8") * Decimal("0.040"))
-    assert report["by_source"]["mining_usd"] == to_cents(btc * 65000)
-    assert report["mining"]["facilities"][0]["hours"] == 1
-    assert report["margin_usd"] == report["revenue_usd"] - report["energy_cost_usd"]
+    assert report.by_source.mining_usd == to_cents(btc * 65000)
+    assert report.mining.facilities[0].hours == 1
+    assert report.margin_usd == report.revenue_usd - report.energy_cost_usd

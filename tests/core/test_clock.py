@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from hcp.core.clock import RealClock, ScaledClock, SteppedClock
+from hcp.migrations import migrate
 
 
 async def test_scaled_clock_runs_n_times_faster() -> None:
@@ -65,7 +66,7 @@ async def test_simulated_time_continues_across_restarts_of_the_platform(tmp_path
                                  sim={"speed": speed}))
 
     first = platform(1000)
-    await first.start()
+    await first.start(migrate=migrate)
     # A new database starts at the wall clock (and has run a second at most, at 1000x, since).
     assert 0 <= first.clock.time() - time.time() < 1000
     await asyncio.sleep(0.2)
@@ -74,14 +75,14 @@ async def test_simulated_time_continues_across_restarts_of_the_platform(tmp_path
     await first.stop()  # as good as a kill: nothing is written at stop
 
     again = platform(1000)
-    await again.start()
+    await again.start(migrate=migrate)
     assert again.clock.time() >= reached
     await again.set_clock_speed(1)
     slow_from = again.clock.time()
     await again.stop()
 
     slower = platform(1)
-    await slower.start()
+    await slower.start(migrate=migrate)
     try:
         assert slower.clock.time() >= slow_from > reached
         assert slower.clock.time() - slow_from < 5  # it went on at speed 1, not 1000
@@ -100,7 +101,7 @@ async def test_platforms_starting_together_on_an_empty_database_all_start(databa
         platforms = [Platform(Settings(database_url=database_url, demo=True, sim={"speed": 60}))
                      for _ in range(4)]
         try:
-            await asyncio.gather(*(p.start() for p in platforms))
+            await asyncio.gather(*(p.start(migrate=migrate) for p in platforms))
             assert all(p.started for p in platforms)
             times = [p.clock.time() for p in platforms]
             assert max(times) - min(times) < 60  # one epoch: within a second of wall time at 60x

@@ -19,6 +19,7 @@ from hcp.drivers.base import UnitIdentity
 from hcp.economics import service
 from hcp.economics.fleet import fleet_from_resources
 from hcp.economics.planner import Hysteresis, Prices, WorkloadDemand
+from hcp.migrations import migrate
 from hcp.resources import allocation
 from hcp.resources import service as resources
 
@@ -31,7 +32,7 @@ CAP_KW = 20.0
 @pytest.fixture
 async def platform(database_url: str, make_settings: Callable[..., Settings]):
     plat = Platform(make_settings(database_url=database_url), clock=ScaledClock(1.0, start=T0.timestamp()))
-    await plat.start()
+    await plat.start(migrate=migrate)
     async with plat.db.transaction() as session:
         for fid, node in (("tx", "HB_NORTH"), ("nd", "MISO")):
             await resources.upsert_facility(session=session, id=fid, name=fid, location="US", power_cap_kw=CAP_KW,

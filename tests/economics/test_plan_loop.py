@@ -11,7 +11,9 @@ from hcp.core.clock import ScaledClock
 from hcp.core.platform import Platform
 from hcp.core.settings import Settings
 from hcp.economics import service
-from hcp.economics.planner import Hysteresis, UnitState
+from hcp.economics.planner import Hysteresis, Prices, UnitState
+from hcp.kernel.events import MarketTick
+from hcp.migrations import migrate
 from hcp.resources import service as resources
 
 FLEET = [UnitState(f"s21-{i}", "asic", "tx", "S21", 3500.0, 200.0) for i in range(4)] + [
@@ -30,11 +32,17 @@ def tick(ts: datetime, price: float) -> Event:
         "gpu_spot_usd_per_hour": {"H100": 2.5}})
 
 
+def prices_of(event: Event) -> tuple[Prices, dict[str, float]]:
+    parsed = service.prices_from_tick(event.parse(MarketTick), at=datetime.fromisoformat(event.ts))
+    assert parsed is not None
+    return parsed
+
+
 @pytest.fixture
 async def platform(database_url: str, make_settings: Callable[..., Settings]):
     start = datetime(2026, 7, 1, 12, tzinfo=UTC).timestamp()
     plat = Platform(make_settings(database_url=database_url), clock=ScaledClock(1.0, start=start))
-    await plat.start()
+    await plat.start(migrate=migrate)
     async with plat.db.transaction() as session:
         await resources.upsert_facility(session=session, id="tx", name="Texas North", location="TX",
                                         power_cap_kw=100.0, market_node="HB_NORTH")
@@ -63,7 +71,7 @@ async def test_ticks_become_plans_and_plan_events(platform: Platform) -> None:
     # Ticks arrive from the future of the plan: one more, above every break-even.
     platform.clock.set_speed(1.0)
     async with platform.db.transaction() as session:
-        prices, electricity = service.prices_from_tick(tick(t0 + timedelta(minutes=20), 400.0).data)
+        prices, electricity = prices_of(tick(t0 + timedelta(minutes=20), 400.0))
         previous, last_change = service.plan_from_record(record)
         plan = await loop.plan(session=session, prices=prices, electricity=electricity,
                                previous=previous, last_change=last_change)
@@ -84,7 +92,7 @@ async def test_stale_ticks_are_not_planned(platform: Platform) -> None:
 def test_profitability_reports_break_even() -> None:
     from hcp.economics.planner import FacilityState, Prices
 
-    prices, _ = service.prices_from_tick(tick(datetime(2026, 7, 1, tzinfo=UTC), 45.0).data)
+    prices, _ = prices_of(tick(datetime(2026, 7, 1, tzinfo=UTC), 45.0))
     report = service.profitability(prices=prices, facilities=[FacilityState("tx", "TX", 100, "HB_NORTH", 45.0)],
                                    units=FLEET)
     s21 = next(m for m in report["facilities"][0]["models"] if m["model"] == "S21")

@@ -33,7 +33,7 @@ class Market:
         return platform
 
     async def publish(self, body: dict[str, Any]) -> None:
-        await self.platform.bus.emit("market.tick", body, ts=datetime.fromisoformat(body["ts"]))
+        await self.platform.bus.emit_raw("market.tick", body, ts=datetime.fromisoformat(body["ts"]))
 
     async def prices(self) -> dict[str, Any]:
         response = await self.http.get("/api/v1/market/prices")

@@ -39,7 +39,7 @@ async def test_ticks_from_the_bus_are_stored(bus: Bus, db: Database) -> None:
     try:
         for minute in range(3):
             ts = T0 + timedelta(minutes=minute)
-            await bus.emit("market.tick", tick(ts, btc_usd=65_000.0 + minute), ts=ts)
+            await bus.emit_raw("market.tick", tick(ts, btc_usd=65_000.0 + minute), ts=ts)
         await eventually(lambda: history_rows(db), what="ticks stored")
         await eventually(lambda: _rows_equal(db, 3 * PER_TICK), what="all three ticks")
         async with db.session() as session:
@@ -70,14 +70,14 @@ async def test_a_redelivered_tick_is_stored_once(bus: Bus, db: Database) -> None
 
     subscription = await bus.subscribe("market.tick", crash_after_commit, durable=CONSUMER)
     try:
-        first = await bus.emit("market.tick", tick(T0, btc_usd=61_000.0), ts=T0)
+        first = await bus.emit_raw("market.tick", tick(T0, btc_usd=61_000.0), ts=T0)
         await eventually(lambda: deliveries.get(first.id, 0) >= 2, what="the redelivery")
         assert await history_rows(db) == PER_TICK and await processed(db) == 1
         # The same tick published again under its id within the dedup window is not even delivered;
         # handed to the consumer directly it is still stored once.
         await bus.publish(first)
         await ingester.handle(first)
-        second = await bus.emit("market.tick", tick(T0 + timedelta(minutes=1), btc_usd=62_000.0), ts=T0)
+        second = await bus.emit_raw("market.tick", tick(T0 + timedelta(minutes=1), btc_usd=62_000.0), ts=T0)
         await eventually(lambda: deliveries.get(second.id, 0) >= 2, what="the second tick")
         assert await history_rows(db) == 2 * PER_TICK and await processed(db) == 2
         assert deliveries[first.id] == 2
@@ -89,10 +89,10 @@ async def test_a_malformed_tick_is_dropped_and_the_next_one_stored(bus: Bus, db:
     ingester = MarketIngester(db=db, clock=SteppedClock(start=T0.timestamp()))
     subscription = await ingester.subscribe(bus)
     try:
-        await bus.emit("market.tick", {"ts": "2026-01-01T00:00:00Z", "btc_usd": "a lot"}, ts=T0)
-        await bus.emit("market.tick", {"ts": "not a time", "btc_usd": 65_000.0}, ts=T0)
+        await bus.emit_raw("market.tick", {"ts": "2026-01-01T00:00:00Z", "btc_usd": "a lot"}, ts=T0)
+        await bus.emit_raw("market.tick", {"ts": "not a time", "btc_usd": 65_000.0}, ts=T0)
         good = tick(T0 + timedelta(minutes=1))
-        await bus.emit("market.tick", good, ts=T0)
+        await bus.emit_raw("market.tick", good, ts=T0)
         await eventually(lambda: _rows_equal(db, PER_TICK), what="the good tick")
         # Dropped ticks are acknowledged, not retried: nothing of them was applied or recorded.
         assert await processed(db) == 1
@@ -103,11 +103,11 @@ async def test_a_malformed_tick_is_dropped_and_the_next_one_stored(bus: Bus, db:
 async def test_a_restarted_consumer_resumes_where_it_stopped(bus: Bus, db: Database) -> None:
     clock = SteppedClock(start=T0.timestamp())
     subscription = await MarketIngester(db=db, clock=clock).subscribe(bus)
-    await bus.emit("market.tick", tick(T0), ts=T0)
+    await bus.emit_raw("market.tick", tick(T0), ts=T0)
     await eventually(lambda: _rows_equal(db, PER_TICK), what="the first tick")
     await subscription.stop()
     # Published while no ingester runs: the durable consumer keeps it for the next one.
-    await bus.emit("market.tick", tick(T0 + timedelta(minutes=1), btc_usd=70_000.0), ts=T0)
+    await bus.emit_raw("market.tick", tick(T0 + timedelta(minutes=1), btc_usd=70_000.0), ts=T0)
     subscription = await MarketIngester(db=db, clock=clock).subscribe(bus)
     try:
         await eventually(lambda: _rows_equal(db, 2 * PER_TICK), what="the tick published while stopped")

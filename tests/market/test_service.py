@@ -177,16 +177,19 @@ async def test_retention_prunes_old_history_and_silent_series(db: Database) -> N
 
 
 @pytest.mark.parametrize(("body", "words"), [
-    ({"ts": "yesterday", "btc_usd": 1.0}, "ts"),
-    ({"ts": "2026-01-01T00:00:00", "btc_usd": 1.0}, "UTC offset"),
-    ({"ts": "2026-01-01T00:00:00Z", "btc_usd": "65000"}, "not a number"),
-    ({"ts": "2026-01-01T00:00:00Z", "btc_usd": -1.0}, "must be >"),
-    ({"ts": "2026-01-01T00:00:00Z", "network_difficulty": float("nan")}, "finite"),
-    ({"ts": "2026-01-01T00:00:00Z", "btc_usd": True}, "not a number"),
-    ({"ts": "2026-01-01T00:00:00Z", "electricity_usd_per_mwh": [40.0]}, "keyed by market node"),
-    ({"ts": "2026-01-01T00:00:00Z", "electricity_usd_per_mwh": {"bad node!": 40.0}}, "valid key"),
-    ({"ts": "2026-01-01T00:00:00Z", "gpu_spot_usd_per_hour": {"H100": -2.0}}, "must be >="),
-    ({"ts": "2026-01-01T00:00:00Z", "btc_usd": 1.0, "source": "Not A Source"}, "source"),
+    ({"ts": "yesterday", "btc_usd": 1.0}, "ts:"),
+    ({"ts": "2026-01-01T00:00:00", "btc_usd": 1.0}, "ts: Input should have timezone info"),
+    ({"ts": "2026-01-01T00:00:00Z", "btc_usd": "65000"}, "btc_usd: Input should be a valid number"),
+    ({"ts": "2026-01-01T00:00:00Z", "btc_usd": -1.0}, "btc_usd: Input should be greater than 0"),
+    ({"ts": "2026-01-01T00:00:00Z", "network_difficulty": float("nan")}, "network_difficulty:"),
+    ({"ts": "2026-01-01T00:00:00Z", "btc_usd": True}, "btc_usd: Input should be a valid number"),
+    ({"ts": "2026-01-01T00:00:00Z", "electricity_usd_per_mwh": [40.0]},
+     "electricity_usd_per_mwh: Input should be a valid dictionary"),
+    ({"ts": "2026-01-01T00:00:00Z", "electricity_usd_per_mwh": {"bad node!": 40.0}},
+     "electricity_usd_per_mwh.bad node!.[key]"),
+    ({"ts": "2026-01-01T00:00:00Z", "gpu_spot_usd_per_hour": {"H100": -2.0}},
+     "gpu_spot_usd_per_hour.H100: Input should be greater than or equal to 0"),
+    ({"ts": "2026-01-01T00:00:00Z", "btc_usd": 1.0, "source": "Not A Source"}, "source: String should match pattern"),
     ({"ts": "2026-01-01T00:00:00Z", "btc_usd": 1.0, "series_ts": {"btc_usd": "soon"}}, "series_ts.btc_usd"),
 ])
 def test_malformed_ticks_are_rejected_whole(body: dict[str, Any], words: str) -> None:

@@ -15,6 +15,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 from tests.conftest import free_port
+from tests.eventually import eventually
 from websockets.asyncio.client import ClientConnection, connect
 
 
@@ -38,13 +39,14 @@ async def serve(app: FastAPI) -> AsyncIterator[Served]:
                             lifespan="on", ws="websockets-sansio", timeout_graceful_shutdown=2)
     server = _Server(config)
     task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 30
-    while not server.started:
+
+    def started() -> bool:
         if task.done():
             task.result()
             raise RuntimeError("uvicorn did not start")
-        assert time.monotonic() < deadline, "server did not start"
-        await asyncio.sleep(0.02)
+        return server.started
+
+    await eventually(started, 30, what="the server to start")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             yield Served(app, http, f"ws://127.0.0.1:{port}/ws")
@@ -82,10 +84,18 @@ class Listener:
         await self.conn.send(json.dumps(message))
 
     async def wait_for(self, condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}; got {self.received[-5:]}"
-            await asyncio.sleep(0.01)
+        def holds() -> bool:
+            assert condition(), f"got {self.received[-5:]}"
+            return True
+
+        await eventually(holds, timeout, what=what, interval=0.01)
+
+    async def flushed(self) -> None:
+        """Wait until all the server queued for this client so far has arrived: a pong queues
+        behind it. (So that "nothing arrived" means nothing was sent, not "not yet".)"""
+        before = len(self.controls("pong"))
+        await self.send({"action": "ping"})
+        await self.wait_for(lambda: len(self.controls("pong")) > before, what="pong")
 
     async def subscribe(self, *channels: str, last_id: str | None = None) -> dict[str, Any]:
         before = len(self.controls("subscribed"))

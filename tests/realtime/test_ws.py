@@ -3,16 +3,16 @@ a workload's life seen live, resume with `last_id`, and split mode's replicas on
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from tests.conftest import DEMO_CREDENTIALS, NATS_URL, delete_stream, random_loopback_subnet, require_server
+from tests.eventually import eventually
 from tests.realtime.conftest import Listener, listen, serve, token
+from tests.realtime.test_schemas import MESSAGES
 from websockets.exceptions import ConnectionClosed
 
 from hcp.app import create_app
@@ -69,8 +69,11 @@ async def test_a_connection_ends_when_its_credential_no_longer_holds_and_follows
             assert await closed(client) == (1008, "access token expired; refresh it")
 
         # An operator made a customer keeps the socket, without the fleet's channels.
-        admin = {"Authorization": f"Bearer {await token(served.http, *DEMO_CREDENTIALS['admin'])}"}
-        async with listen(f"{served.ws_url}?token={ops}") as client:
+        admin_token = await token(served.http, *DEMO_CREDENTIALS["admin"])
+        admin = {"Authorization": f"Bearer {admin_token}"}
+        async with (listen(f"{served.ws_url}?token={ops}") as client,
+                    listen(f"{served.ws_url}?token={admin_token}") as staff):
+            await staff.subscribe("resources")
             assert (await client.subscribe("resources", "workloads"))["channels"] == ["resources", "workloads"]
             acme = next(t for t in (await served.http.get(f"{API}/auth/tenants", headers=admin)).json()["items"]
                         if t["slug"] == "acme")
@@ -79,8 +82,9 @@ async def test_a_connection_ends_when_its_credential_no_longer_holds_and_follows
             assert changed.status_code == 200, changed.text
             await client.wait_for(lambda: client.controls("unsubscribed"), what="the fleet's channels taken")
             assert client.controls("unsubscribed")[0]["data"] == {"channels": ["workloads"], "denied": ["resources"]}
-            await served.app.state.platform.bus.emit("unit.state", {"id": "u1", "n": 1})
-            await asyncio.sleep(0.3)
+            await served.app.state.platform.bus.emit_raw("unit.state", {"id": "u1", "n": 1})
+            await staff.wait_for(lambda: staff.events("resources"), what="the unit's event, sent to staff")
+            await client.flushed()
             assert client.events("resources") == [] and client.conn.close_code is None
 
 
@@ -106,6 +110,8 @@ async def test_customers_get_their_tenant_channels_only_and_bad_messages_get_an_
             listed = (await served.http.get(f"{API}/realtime/channels",
                                             headers={"Authorization": f"Bearer {john}"})).json()
             assert {c["name"] for c in listed["items"] if c["allowed"]} == {"workloads", "billing", "alerts"}
+            for _, message in client.received:
+                MESSAGES.validate_python(message)
 
 
 @pytest.fixture
@@ -125,14 +131,14 @@ async def test_a_customer_sees_their_workload_live_and_another_tenant_sees_none_
         john = await token(http, *DEMO_CREDENTIALS["customer"])
         maria = await token(http, "maria@globex.com", "customer123")
         ops = await token(http, *DEMO_CREDENTIALS["operator"])
-        deadline = time.monotonic() + 30
-        while True:  # the demo registers the simulator's GPU at start
+
+        async def gpu_online() -> bool:  # the demo registers the simulator's GPU at start
             gpus = (await http.get(f"{API}/resources", params={"kind": "gpu"},
                                    headers={"Authorization": f"Bearer {ops}"})).json()
-            if gpus["total"] == 1 and gpus["items"][0]["status"] == "online":
-                break
-            assert time.monotonic() < deadline, gpus
-            await asyncio.sleep(0.05)
+            assert gpus["total"] == 1 and gpus["items"][0]["status"] == "online", gpus
+            return True
+
+        await eventually(gpu_online, 30)
         async with (listen(f"{served.ws_url}?token={john}") as owner,
                     listen(f"{served.ws_url}?token={maria}") as other,
                     listen(f"{served.ws_url}?token={ops}") as staff):
@@ -162,8 +168,12 @@ async def test_a_customer_sees_their_workload_live_and_another_tenant_sees_none_
                 assert message["event"] == "workload.state" and message["data"]["tenant_id"] == \
                     created.json()["tenant_id"] and message["id"] and message["ts"]
             await staff.wait_for(lambda: "completed" in statuses(staff), what="staff sees every tenant's")
-            await asyncio.sleep(0.3)
+            await other.flushed()
             assert other.events() == [], "another tenant's client saw the workload"
+            # What was sent is what the WebSocket's models (the OpenAPI components) say.
+            for client in (owner, other, staff):
+                for _, message in client.received:
+                    MESSAGES.validate_python(message)
 
 
 def numbered(client: Listener) -> list[dict[str, Any]]:
@@ -184,31 +194,38 @@ async def test_a_client_resumes_from_last_id_while_held_else_gets_reset(
         bus = app.state.platform.bus
         ops = await token(served.http, *DEMO_CREDENTIALS["operator"])
         url = f"{served.ws_url}?token={ops}"
-        async with listen(url) as first:
-            await first.subscribe("metrics", "plan")
-            for i in range(3):
-                await bus.emit("fleet.metrics", {"n": i})
-            await first.wait_for(lambda: len(numbered(first)) == 3, what="three ticks")
-            last_id = numbered(first)[-1]["id"]
-        await bus.emit("plan.decided", {"n": 3})
-        await bus.emit("fleet.metrics", {"n": 4})
-        await bus.emit("fleet.metrics", {"n": 5})
-        await asyncio.sleep(0.1)
-        async with listen(f"{url}&last_id={last_id}") as back:
-            await back.subscribe("metrics")
-            # Only the channels asked for are replayed, in order.
-            await back.wait_for(lambda: len(numbered(back)) == 2, what="the two missed")
-            assert [(m["channel"], m["data"]["n"]) for m in numbered(back)] == [("metrics", 4), ("metrics", 5)]
-            # Live events follow the replay.
-            await bus.emit("fleet.metrics", {"n": 6})
-            await back.wait_for(lambda: len(numbered(back)) == 3, what="live after replay")
-        for i in range(7, 7 + held + 1):  # push the first events out of those held
-            await bus.emit("fleet.metrics", {"n": i})
-        await asyncio.sleep(0.1)
-        async with listen(url) as late:
-            await late.subscribe("metrics", last_id=last_id)
-            await late.wait_for(lambda: late.controls("reset"), what="reset")
-            assert numbered(late) == [] and late.controls("reset")[0]["data"]["last_id"] == last_id
+        # A client that stays connected: once it has an event, the hub holds that event for replay.
+        async with listen(url) as watch:
+            await watch.subscribe("metrics", "plan")
+
+            async def held_up_to(n: int) -> None:
+                await watch.wait_for(lambda: any(m["data"]["n"] == n for m in numbered(watch)), what=f"event {n}")
+
+            async with listen(url) as first:
+                await first.subscribe("metrics", "plan")
+                for i in range(3):
+                    await bus.emit_raw("fleet.metrics", {"n": i})
+                await first.wait_for(lambda: len(numbered(first)) == 3, what="three ticks")
+                last_id = numbered(first)[-1]["id"]
+            await bus.emit_raw("plan.decided", {"n": 3})
+            await bus.emit_raw("fleet.metrics", {"n": 4})
+            await bus.emit_raw("fleet.metrics", {"n": 5})
+            await held_up_to(5)
+            async with listen(f"{url}&last_id={last_id}") as back:
+                await back.subscribe("metrics")
+                # Only the channels asked for are replayed, in order.
+                await back.wait_for(lambda: len(numbered(back)) == 2, what="the two missed")
+                assert [(m["channel"], m["data"]["n"]) for m in numbered(back)] == [("metrics", 4), ("metrics", 5)]
+                # Live events follow the replay.
+                await bus.emit_raw("fleet.metrics", {"n": 6})
+                await back.wait_for(lambda: len(numbered(back)) == 3, what="live after replay")
+            for i in range(7, 7 + held + 1):  # push the first events out of those held
+                await bus.emit_raw("fleet.metrics", {"n": i})
+            await held_up_to(7 + held)
+            async with listen(url) as late:
+                await late.subscribe("metrics", last_id=last_id)
+                await late.wait_for(lambda: late.controls("reset"), what="reset")
+                assert numbered(late) == [] and late.controls("reset")[0]["data"]["last_id"] == last_id
 
 
 @pytest.mark.nats
@@ -227,7 +244,7 @@ async def test_every_websocket_replica_sees_every_event_on_nats(
                 await a.subscribe("plan")
                 await b.subscribe("plan")
                 for i in range(20):
-                    await one.app.state.platform.bus.emit("plan.decided", {"n": i})
+                    await one.app.state.platform.bus.emit_raw("plan.decided", {"n": i})
                 for client in (a, b):
                     await client.wait_for(lambda c=client: len(numbered(c)) == 20, timeout=15, what="20 events")
                     assert [m["data"]["n"] for m in numbered(client)] == list(range(20))

@@ -4,7 +4,6 @@ commanded and allocated over HTTP, and bad input refused with the field named.""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -12,10 +11,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from tests.conftest import DEMO_CREDENTIALS, free_port, login_headers, random_loopback_subnet, running_app
+from tests.eventually import eventually
 
 from hcp.app import create_app
 from hcp.core.bus import Event
 from hcp.core.settings import Settings
+from hcp.resources.runtime import ResourcesRuntime, simulator_of
 from hcp.sim.asic.device import Mode
 from hcp.sim.hybrid import HybridSimulator
 
@@ -33,7 +34,7 @@ async def fleet(make_settings: Callable[..., Settings]) -> AsyncIterator[tuple[h
     app = create_app(settings)
     async with running_app(app) as client:
         client.headers.update(await login_headers(client, *DEMO_CREDENTIALS["operator"]))
-        runtime = app.state.platform.state["resources"]
+        runtime = app.state.platform.components.require(ResourcesRuntime)
         assert runtime.bootstrap is not None
         await asyncio.wait_for(asyncio.shield(runtime.bootstrap), timeout=30)
         await runtime.monitor.poll_once()  # the first readings of the units just discovered
@@ -42,15 +43,9 @@ async def fleet(make_settings: Callable[..., Settings]) -> AsyncIterator[tuple[h
         yield client, app
 
 
-async def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 def simulator(app: FastAPI) -> HybridSimulator:
-    sim: HybridSimulator = app.state.platform.state["sim"]
+    sim = simulator_of(app.state.platform)
+    assert sim is not None
     return sim
 
 
@@ -103,17 +98,20 @@ async def test_an_offline_miner_is_marked_within_two_poll_intervals_and_comes_ba
     try:
         hit = await client.post(f"{API}/sim/units/asic-003/fault", json={"type": "offline"})
         assert hit.status_code == 200
-        started = time.monotonic()
-        while (await client.get(f"{API}/resources/{unit['id']}")).json()["status"] != "offline":
-            assert time.monotonic() - started < 2 * POLL_S, "not offline within two poll intervals"
-            await asyncio.sleep(0.05)
-        await wait_for(lambda: any(e.data["id"] == unit["id"] and e.data["status"] == "offline" for e in seen), 2.0)
+
+        async def offline() -> bool:
+            return bool((await client.get(f"{API}/resources/{unit['id']}")).json()["status"] == "offline")
+
+        await eventually(offline, 2 * POLL_S, what="offline within two poll intervals", interval=0.05)
+        await eventually(lambda: any(e.data["id"] == unit["id"] and e.data["status"] == "offline" for e in seen),
+                         2.0, what="the offline unit.state event")
         offline = next(e for e in seen if e.data["id"] == unit["id"] and e.data["status"] == "offline")
         assert offline.data["previous"]["status"] == "online" and offline.data["health"] == "critical"
 
         after = seen.index(offline)
         await client.delete(f"{API}/sim/units/asic-003/fault")
-        await wait_for(lambda: any(e.data["status"] == "online" for e in seen[after:]), 5.0)
+        await eventually(lambda: any(e.data["status"] == "online" for e in seen[after:]), 5.0,
+                         what="the unit back online")
         back = (await client.get(f"{API}/resources/{unit['id']}")).json()
         assert back["status"] == "online" and back["health"] == "ok" and back["missed_polls"] == 0
         others = {e.data["id"] for e in seen}
@@ -157,9 +155,9 @@ async def test_units_are_commanded_through_their_drivers(fleet: tuple[httpx.Asyn
 
 async def test_telemetry_allocations_and_agents(fleet: tuple[httpx.AsyncClient, FastAPI]) -> None:
     client, app = fleet
-    runtime = app.state.platform.state["resources"]
+    runtime = app.state.platform.components.require(ResourcesRuntime)
     rounds = runtime.monitor.rounds
-    await wait_for(lambda: runtime.monitor.rounds >= rounds + 2)
+    await eventually(lambda: runtime.monitor.rounds >= rounds + 2, what="two more poll rounds")
     series = (await client.get(f"{API}/resources/gpu-001/telemetry", params={"metric": ["power_w", "temp_c"]})).json()
     assert [s["metric"] for s in series["series"]] == ["power_w", "temp_c"] and series["source"] == "raw"
     assert len(series["series"][0]["points"]) >= 3
@@ -189,16 +187,13 @@ async def test_telemetry_allocations_and_agents(fleet: tuple[httpx.AsyncClient, 
         "id": "dgx-7-gpu-0", "driver": "nvml", "address": "nvml://GPU-0000", "push": True, "model": "H100",
         "serial": "GPU-0000", "memory_mib": 81559, "power_w": 700})
     assert again.json()["outcome"] == "unchanged" and again.json()["unit"]["facility_id"] == "nd-ellendale"
-    await app.state.platform.bus.emit("unit.telemetry", {"units": [
+    await app.state.platform.bus.emit_raw("unit.telemetry", {"units": [
         {"unit_id": "dgx-7-gpu-0", "kind": "gpu", "online": True, "metrics": {"power_w": 512.5, "temp_c": 61}}]})
 
     async def pushed() -> bool:
         return bool((await client.get(f"{API}/resources/dgx-7-gpu-0")).json()["reading"].get("power_w") == 512.5)
 
-    deadline = time.monotonic() + 5
-    while not await pushed():
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await eventually(pushed, 5, what="the pushed reading stored", interval=0.05)
     no_driver = await client.post(f"{API}/resources/agents/register", json={
         "driver": "nvml", "address": "nvml://GPU-1111"})
     assert no_driver.status_code == 422 and no_driver.json()["error"]["details"][0]["field"] == "address"

@@ -116,13 +116,14 @@ async def test_workloads_run_to_completion_with_recorded_switches(fleet: httpx.A
 async def test_priority_ten_preempts_a_preemptible_priority_two_that_completes_later(
     fleet: httpx.AsyncClient,
 ) -> None:
-    # The seven H100s: four in one facility, three in another; fill them all with low priority.
-    low = [await submit(fleet, name="batch-4", type="batch", priority=2, gpu_count=4, duration_s=1500,
+    # The seven H100s: four in one facility, three in another; fill them all with low priority,
+    # long enough (12 s of real time at 500x) that both still run when the urgent one arrives on
+    # a loaded machine.
+    low = [await submit(fleet, name="batch-4", type="batch", priority=2, gpu_count=4, duration_s=6000,
                         preemptible=True),
-           await submit(fleet, name="batch-3", type="batch", priority=2, gpu_count=3, duration_s=1500,
+           await submit(fleet, name="batch-3", type="batch", priority=2, gpu_count=3, duration_s=6000,
                         preemptible=True)]
-    for w in low:
-        await wait_for(fleet, w["id"], {"running"})
+    await asyncio.gather(*(wait_for(fleet, w["id"], {"running"}) for w in low))
     urgent = await submit(fleet, name="urgent", type="ai_inference", priority=10, gpu_count=2, duration_s=60)
     ran = await wait_for(fleet, urgent["id"], TERMINAL)
     assert ran["status"] == "completed"

@@ -1,4 +1,5 @@
-"""HTTP routes of the alerts domain, mounted under /api/v1; `start`/`stop` run the engine.
+"""HTTP routes of the alerts domain, mounted under /api/v1 (the engine is a
+component: `hcp.alerts.components`).
 
 Everyone lists, reads and acks the alerts they may see (customers: their tenant's budget alerts);
 staff resolve by hand. In split mode the websocket service serves this domain.
@@ -11,30 +12,17 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from hcp.alerts import service
-from hcp.alerts.schemas import AlertList, AlertOut, AlertStatus, Severity
+from hcp.alerts.schemas import AlertList, AlertOut
 from hcp.auth.audit import record_audit
-from hcp.core.platform import Platform, PlatformDep, SessionDep
+from hcp.core.platform import PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, OperatorUser
+from hcp.kernel.enums import AlertStatus, Severity
 
 router = domain_router("alerts")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, description="items to skip")]
-
-
-async def start(platform: Platform) -> None:
-    if not platform.settings.realtime.alerts.run:
-        return
-    engine = service.AlertEngine(platform)
-    platform.state[service.STATE_KEY] = engine
-    await engine.start()
-
-
-async def stop(platform: Platform) -> None:
-    engine = platform.state.pop(service.STATE_KEY, None)
-    if isinstance(engine, service.AlertEngine):
-        await engine.stop()
 
 
 @router.get("/alerts", response_model=AlertList, summary="Alerts, newest first, by status and severity")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 
-AlertStatus = Literal["open", "acked", "resolved"]
-Severity = Literal["info", "warning", "critical"]
+from hcp.kernel.enums import AlertStatus, Severity
 
 
 class AlertOut(BaseModel):

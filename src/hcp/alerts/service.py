@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hcp.alerts import rules
 from hcp.alerts.models import SEVERITIES, SEVERITY_RANK, Alert
 from hcp.core.bus import Event, Subscription
+from hcp.core.component import tasks_health
 from hcp.core.db import Database
 from hcp.core.errors import Conflict, NotFound
 from hcp.core.metrics import REGISTRY
@@ -31,11 +32,11 @@ from hcp.core.paging import page
 from hcp.core.platform import Platform
 from hcp.core.security import Principal, ensure_visible, tenant_filter
 from hcp.core.tasks import cancel_tasks
+from hcp.kernel import events
 
 log = structlog.get_logger(__name__)
 
 RAISED, ACKED, RESOLVED = "alert.raised", "alert.acked", "alert.resolved"
-STATE_KEY = "alerts"
 ALERTS_OPEN = Gauge(
     "hcp_alerts_open", "Alerts open or acknowledged (not yet resolved), by severity; counted from the table",
     ["severity"], registry=REGISTRY,
@@ -81,7 +82,7 @@ async def apply_verdict(*, session: AsyncSession, verdict: rules.Verdict, now: d
     if changes:
         await session.flush()
         for subject, alert in changes:
-            add_event(session, subject, alert_view(alert), ts=now)
+            add_event(session, events.BY_SUBJECT[subject].model_validate(alert_view(alert)), ts=now)
     return changes
 
 
@@ -150,7 +151,7 @@ async def ack(*, session: AsyncSession, principal: Principal, alert_id: str, now
     if alert.status == "open":
         alert.status, alert.acked_at, alert.acked_by, alert.updated_at = "acked", now, principal.email, now
         await session.flush()
-        add_event(session, ACKED, alert_view(alert), ts=now)
+        add_event(session, events.AlertAcked.model_validate(alert_view(alert)), ts=now)
     return alert
 
 
@@ -161,7 +162,7 @@ async def resolve(*, session: AsyncSession, principal: Principal, alert_id: str,
         return alert
     _close(alert, by=principal.email, now=now)
     await session.flush()
-    add_event(session, RESOLVED, alert_view(alert), ts=now)
+    add_event(session, events.AlertResolved.model_validate(alert_view(alert)), ts=now)
     return alert
 
 
@@ -195,6 +196,11 @@ class AlertEngine:
         self._last_tick = platform.clock.now()
         self._gauge_dirty = asyncio.Event()
 
+    name = "alerts"
+
+    def health(self) -> str:
+        return tasks_health(self._tasks) if self._tasks else "stopped"
+
     async def start(self) -> None:
         bus = self.platform.bus
         for subject in rules.RULE_SUBJECTS:
@@ -217,13 +223,14 @@ class AlertEngine:
         self._subs.clear()
 
     async def _on_event(self, event: Event) -> None:
-        if event.subject == "market.tick":
+        payload = event.parse(events.BY_SUBJECT[event.subject])  # malformed: dead-lettered by the bus
+        if isinstance(payload, events.MarketTick):
             # Before its verdicts resolve the stale-feed alert: the resolution wakes the timer,
             # whose stale check must not beat `_on_tick` to this tick and raise the alert again.
-            await self._on_tick(event)
+            self._saw_tick(payload, event)
         resources = self.platform.settings.resources
         verdicts = list(rules.verdicts_of(
-            event.subject, event.data, resources=resources, switch_latency_ms=self.settings.switch_latency_ms,
+            event.subject, payload.body(), resources=resources, switch_latency_ms=self.settings.switch_latency_ms,
             j_per_th=self.settings.break_even_j_per_th,
         ))
         if not verdicts:
@@ -252,8 +259,11 @@ class AlertEngine:
         return changes
 
     async def _on_tick(self, event: Event) -> None:
+        self._saw_tick(event.parse(events.MarketTick), event)
+
+    def _saw_tick(self, tick: events.MarketTick, event: Event) -> None:
         with contextlib.suppress(ValueError):
-            self._last_tick = max(self._last_tick, datetime.fromisoformat(event.ts))
+            self._last_tick = max(self._last_tick, tick.at(event.ts))
 
     async def _on_alert(self, _event: Event) -> None:
         self._gauge_dirty.set()
@@ -279,5 +289,4 @@ class AlertEngine:
 
 
 def engine_of(platform: Platform) -> AlertEngine | None:
-    engine = platform.state.get(STATE_KEY)
-    return engine if isinstance(engine, AlertEngine) else None
+    return platform.components.get(AlertEngine)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
-from hcp.auth import service
+from hcp.auth import service, throttle
 from hcp.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -32,10 +32,12 @@ from hcp.auth.schemas import (
     UserOut,
     UserUpdate,
 )
+from hcp.core.clock import Clock
 from hcp.core.errors import InvalidInput
-from hcp.core.platform import Platform, PlatformDep, SessionDep
+from hcp.core.platform import PlatformDep, SessionDep
 from hcp.core.routing import domain_router
-from hcp.core.security import AdminUser, CurrentUser, InteractiveUser, Role, public
+from hcp.core.security import AdminUser, CurrentUser, InteractiveUser, public
+from hcp.kernel.enums import Role
 
 router = domain_router("auth")
 
@@ -43,8 +45,12 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-async def start(platform: Platform) -> None:
-    await service.ensure_bootstrap_admin(db=platform.db, settings=platform.settings)
+def login_clock() -> Clock:
+    """The login throttle's time: wall-clock time (tests override this dependency)."""
+    return throttle.WALL_CLOCK
+
+
+LoginClock = Annotated[Clock, Depends(login_clock)]
 
 
 def _address(request: Request) -> str | None:
@@ -58,9 +64,9 @@ def _tokens(pair: service.TokenPair) -> TokenPair:
 
 @router.post("/auth/login", response_model=TokenPair, summary="Log in with e-mail and password")
 @public
-async def login(body: LoginIn, request: Request, platform: PlatformDep) -> TokenPair:
+async def login(body: LoginIn, request: Request, platform: PlatformDep, clock: LoginClock) -> TokenPair:
     return _tokens(await service.login(db=platform.db, settings=platform.settings, email=body.email,
-                                       password=body.password, address=_address(request)))
+                                       password=body.password, address=_address(request), clock=clock))
 
 
 _FORM_SCHEMA: dict[str, Any] = {
@@ -76,7 +82,7 @@ _FORM_SCHEMA: dict[str, Any] = {
 @router.post("/auth/token", response_model=TokenPair, openapi_extra=_FORM_SCHEMA,
              summary="OAuth2 password grant (form), as /docs 'Authorize' sends it")
 @public
-async def token(request: Request, platform: PlatformDep) -> TokenPair:
+async def token(request: Request, platform: PlatformDep, clock: LoginClock) -> TokenPair:
     # Parsed by hand: the form is two fields, not worth a multipart parser dependency.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         raise InvalidInput("body", "send application/x-www-form-urlencoded (username, password)")
@@ -92,7 +98,7 @@ async def token(request: Request, platform: PlatformDep) -> TokenPair:
         if len(form[field]) > 1024:
             raise InvalidInput(field, "too long")
     return _tokens(await service.login(db=platform.db, settings=platform.settings, email=form["username"],
-                                       password=form["password"], address=_address(request)))
+                                       password=form["password"], address=_address(request), clock=clock))
 
 
 @router.post("/auth/refresh", response_model=TokenPair, summary="Rotate a refresh token (single use)")

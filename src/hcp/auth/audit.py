@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.auth.models import AuditEntry
 from hcp.core.bus import json_default
-from hcp.core.db import new_id, utcnow
+from hcp.core.db import lock_until_commit, new_id, utcnow
 from hcp.core.paging import page
 from hcp.core.security import Principal
 
@@ -116,9 +116,7 @@ async def record_audit(
     `actor` None is the system (or an anonymous caller, e.g. a failed login). The tenant and
     address default to the actor's.
     """
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    if dialect == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+    await lock_until_commit(session, AUDIT_LOCK_KEY)
     prev = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
     # Through JSON now, so that what is hashed is exactly what the database gives back.
     payload = json.loads(json.dumps(details or {}, default=json_default, allow_nan=False))

@@ -25,6 +25,7 @@ from hcp.auth.audit import (
 )
 from hcp.auth.models import ApiKey, LoginSession, RefreshToken, Tenant, User
 from hcp.auth.tokens import hash_password
+from hcp.core.clock import Clock
 from hcp.core.db import Database, utcnow
 from hcp.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from hcp.core.paging import page
@@ -132,7 +133,7 @@ async def _check_role_and_tenant(session: AsyncSession, role: str, tenant_id: st
 
 
 async def create_user(
-    *, session: AsyncSession, email: str, password: str, role: Role, tenant_id: str | None = None,
+    *, session: AsyncSession, email: str, password: str, role: str, tenant_id: str | None = None,
     is_demo: bool = False, actor: Principal | None = None, audit: bool = True,
 ) -> User:
     await _check_role_and_tenant(session, role, tenant_id)
@@ -290,18 +291,19 @@ async def _issue(session: AsyncSession, *, user: User, login_session: LoginSessi
                      expires_in=int(lifetime.total_seconds()))
 
 
-async def login(*, db: Database, settings: Settings, email: str, password: str,
-                address: str | None) -> TokenPair:
-    """Exchange a password for tokens; 401 with one generic message, 429 while throttled.
+async def login(*, db: Database, settings: Settings, email: str, password: str, address: str | None,
+                clock: Clock) -> TokenPair:
+    """Exchange a password for tokens; 401 with one generic message, 429 while throttled (on
+    `clock`'s time: wall-clock time, a stepped clock in tests).
 
     Three short transactions, not one: the password check (argon2, tens of milliseconds)
     must not hold SQLite's write lock.
     """
     email = normalise_email(email)
     keys = throttle.keys_for(email=email, address=address, settings=settings.auth)
-    now = utcnow()
+    now = utcnow()  # the tokens' time: a JWT's expiry is checked against the real time
     async with db.transaction() as session:
-        await throttle.begin_attempt(session, keys=keys, settings=settings.auth, now=now)
+        await throttle.begin_attempt(session, keys=keys, settings=settings.auth, now=clock.now())
         user = await find_user(session=session, email=email)
     ok = await tokens.verify_password(user.password_hash if user else None, password)
     refusal = ("unknown_email" if user is None else "wrong_password" if not ok
@@ -391,7 +393,7 @@ async def logout(*, session: AsyncSession, principal: Principal) -> None:
 
 
 async def authenticate_credential(*, platform: Platform, credential: str, address: str | None) -> Principal:
-    """The principal of an access JWT or an API key (hcp.core.security.AUTHENTICATOR)."""
+    """The principal of an access JWT or an API key (wired by the app as `platform.authenticator`)."""
     settings = platform.settings
     if credential.startswith(API_KEY_PREFIX):
         return await _authenticate_api_key(platform.db, settings, credential, address)

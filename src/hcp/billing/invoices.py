@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.billing import rates
 from hcp.billing.models import Closing, Invoice, InvoiceLine, Usage
+from hcp.billing.schemas import InvoiceLineOut, InvoiceOut, InvoiceSummary
 from hcp.billing.service import month_bounds, month_of
 from hcp.core.db import dialect_of, new_id
 from hcp.core.errors import Conflict, NotFound
@@ -27,10 +28,13 @@ from hcp.core.outbox import add_event
 from hcp.core.paging import page
 from hcp.core.security import Principal, ensure_visible, tenant_filter
 from hcp.core.settings import BillingSettings
+from hcp.kernel.enums import InvoiceStatus
+from hcp.kernel.events import InvoiceIssued
 
 INVOICE_ISSUED = "invoice.issued"
 HOURS_SCALE = Decimal("0.000001")
-TRANSITIONS = {("draft", "issued"), ("draft", "void"), ("issued", "paid"), ("issued", "void")}
+TRANSITIONS = {(InvoiceStatus.DRAFT, InvoiceStatus.ISSUED), (InvoiceStatus.DRAFT, InvoiceStatus.VOID),
+               (InvoiceStatus.ISSUED, InvoiceStatus.PAID), (InvoiceStatus.ISSUED, InvoiceStatus.VOID)}
 
 
 def line_amount(gpu_seconds: Decimal, rate: Decimal) -> Decimal:
@@ -68,7 +72,7 @@ async def draw(
     tax = to_cents(subtotal * settings.tax_rate)
     invoice = Invoice(
         id=invoice_id, number=f"INV-{(period or month_of(start)).replace('-', '')}-{invoice_id[:8].upper()}",
-        tenant_id=tenant_id, period=period or month_of(start), kind=kind, status="draft",
+        tenant_id=tenant_id, period=period or month_of(start), kind=kind, status=InvoiceStatus.DRAFT,
         currency=settings.currency, subtotal_usd=subtotal, tax_rate=settings.tax_rate, tax_usd=tax,
         total_usd=subtotal + tax, corrects_id=corrects_id, created_at=now)
     session.add(invoice)
@@ -89,7 +93,7 @@ async def lock(session: AsyncSession, invoice_id: str) -> Invoice:
     return row
 
 
-def _move(invoice: Invoice, to: str) -> None:
+def _move(invoice: Invoice, to: InvoiceStatus) -> None:
     if (invoice.status, to) not in TRANSITIONS:
         raise Conflict(f"invoice {invoice.number} is {invoice.status}: it cannot become {to}",
                        code="illegal_transition", details={"from": invoice.status, "to": to})
@@ -97,16 +101,16 @@ def _move(invoice: Invoice, to: str) -> None:
 
 
 async def issue(*, session: AsyncSession, invoice: Invoice, now: datetime) -> Invoice:
-    _move(invoice, "issued")
+    _move(invoice, InvoiceStatus.ISSUED)
     invoice.issued_at = now
     await session.flush()
     lines = await lines_of(session=session, invoice_id=invoice.id)
-    add_event(session, INVOICE_ISSUED, invoice_view(invoice, lines), ts=now)
+    add_event(session, InvoiceIssued.model_validate(invoice_view(invoice, lines)), ts=now)
     return invoice
 
 
 async def mark_paid(*, session: AsyncSession, invoice: Invoice, now: datetime) -> Invoice:
-    _move(invoice, "paid")
+    _move(invoice, InvoiceStatus.PAID)
     invoice.paid_at = now
     await session.flush()
     return invoice
@@ -114,7 +118,7 @@ async def mark_paid(*, session: AsyncSession, invoice: Invoice, now: datetime) -
 
 async def void(*, session: AsyncSession, invoice: Invoice, now: datetime) -> Invoice:
     """Void a draft or an issued invoice; its usage is unbilled again, for a correcting document."""
-    _move(invoice, "void")
+    _move(invoice, InvoiceStatus.VOID)
     invoice.voided_at = now
     await session.execute(update(Usage).where(Usage.invoice_id == invoice.id).values(invoice_id=None))
     await session.flush()
@@ -195,29 +199,33 @@ async def list_invoices(
                       limit=limit, offset=offset)
 
 
-def line_view(line: InvoiceLine) -> dict[str, Any]:
-    return {"description": line.description, "workload_id": line.workload_id, "gpu_model": line.gpu_model,
-            "quantity_hours": str(Decimal(line.quantity_hours).quantize(HOURS_SCALE)),
-            "rate_usd": Decimal(line.rate_usd), "amount_usd": Decimal(line.amount_usd)}
+def line_out(line: InvoiceLine) -> InvoiceLineOut:
+    return InvoiceLineOut(
+        description=line.description, workload_id=line.workload_id, gpu_model=line.gpu_model,
+        quantity_hours=Decimal(line.quantity_hours).quantize(HOURS_SCALE), rate_usd=Decimal(line.rate_usd),
+        amount_usd=to_cents(Decimal(line.amount_usd)))
+
+
+def invoice_summary(invoice: Invoice) -> InvoiceSummary:
+    return InvoiceSummary.model_validate(_fields(invoice))
+
+
+def invoice_out(invoice: Invoice, lines: Sequence[InvoiceLine]) -> InvoiceOut:
+    return InvoiceOut.model_validate({**_fields(invoice), "lines": [line_out(li) for li in lines]})
+
+
+def _fields(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "id": invoice.id, "number": invoice.number, "tenant_id": invoice.tenant_id, "period": invoice.period,
+        "kind": invoice.kind, "status": invoice.status, "currency": invoice.currency,
+        "subtotal_usd": to_cents(Decimal(invoice.subtotal_usd)), "tax_rate": Decimal(invoice.tax_rate).normalize(),
+        "tax_usd": to_cents(Decimal(invoice.tax_usd)), "total_usd": to_cents(Decimal(invoice.total_usd)),
+        "corrects_id": invoice.corrects_id, "created_at": invoice.created_at, "issued_at": invoice.issued_at,
+        "paid_at": invoice.paid_at, "voided_at": invoice.voided_at,
+    }
 
 
 def invoice_view(invoice: Invoice, lines: Sequence[InvoiceLine] | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "id": invoice.id, "number": invoice.number, "tenant_id": invoice.tenant_id, "period": invoice.period,
-        "kind": invoice.kind, "status": invoice.status, "currency": invoice.currency,
-        "subtotal_usd": f"{to_cents(Decimal(invoice.subtotal_usd)):.2f}",
-        "tax_rate": str(Decimal(invoice.tax_rate).normalize()),
-        "tax_usd": f"{to_cents(Decimal(invoice.tax_usd)):.2f}",
-        "total_usd": f"{to_cents(Decimal(invoice.total_usd)):.2f}", "corrects_id": invoice.corrects_id,
-        "created_at": invoice.created_at, "issued_at": invoice.issued_at, "paid_at": invoice.paid_at,
-        "voided_at": invoice.voided_at,
-    }
-    if lines is not None:
-        view["lines"] = [{**line_view(li), "rate_usd": rate_str(Decimal(li.rate_usd)),
-                          "amount_usd": f"{to_cents(Decimal(li.amount_usd)):.2f}"} for li in lines]
-    return view
-
-
-def rate_str(rate: Decimal) -> str:
-    """A rate at least to cents, more places where it has them ("3.125")."""
-    return f"{rate:.2f}" if rate == to_cents(rate) else str(rate.normalize())
+    """The invoice as a dict (money as strings, times as datetimes): the `invoice.issued` event's
+    body and what the PDF is drawn from; with its lines when given."""
+    return (invoice_summary(invoice) if lines is None else invoice_out(invoice, lines)).model_dump()

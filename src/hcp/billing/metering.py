@@ -17,19 +17,20 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.billing import rates
 from hcp.billing.models import Usage, UsageMark
+from hcp.billing.schemas import UsageByDay, UsageByModel, UsageByWorkload, UsageGrouping, UsageReport
 from hcp.core.bus import Event
-from hcp.core.db import dialect_of, new_id, upsert
-from hcp.core.errors import NotFound
+from hcp.core.db import lock_until_commit, new_id, upsert
 from hcp.core.metrics import REGISTRY
 from hcp.core.money import to_cents
 from hcp.core.outbox import add_event, first_delivery
 from hcp.core.settings import BillingSettings
-from hcp.resources import service as resources
+from hcp.kernel.enums import FINAL_STATUSES, WorkloadStatus
+from hcp.kernel.events import BillingUsage, WorkloadState
 
 log = structlog.get_logger(__name__)
 
@@ -47,18 +48,18 @@ def seconds(delta: timedelta) -> Decimal:
     return Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) * MICRO
 
 
-def segment_of(kind: str, data: dict[str, Any]) -> str | None:
+def segment_of(kind: str, workload: WorkloadState) -> str | None:
     """The run a mark belongs to: (preemptions, queued_at) as at its start. A preemption counts
     itself before its event and a drift back to the queue moves queued_at: for the latter no key
     can be known, and the end pairs with the start just before it in time."""
-    status, preemptions, queued_at = data.get("status"), data.get("preemptions"), data.get("queued_at")
-    if preemptions is None or queued_at is None:
+    status, preemptions, queued_at = workload.status, workload.preemptions, workload.queued_at
+    if queued_at is None:
         return None
-    if kind == "end" and status == "preempted":
-        preemptions = int(preemptions) - 1
-    elif kind == "end" and status not in ("completed", "failed", "cancelled"):
+    if kind == "end" and status == WorkloadStatus.PREEMPTED:
+        preemptions -= 1
+    elif kind == "end" and status not in FINAL_STATUSES:
         return None
-    return f"{int(preemptions)}|{queued_at}"[:80]
+    return f"{preemptions}|{queued_at.isoformat()}"[:80]
 
 
 def mark_kind(previous: str | None, status: str) -> str | None:
@@ -81,54 +82,45 @@ def day_parts(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]
     return parts
 
 
-async def _unit_model(session: AsyncSession, units: Sequence[str], known: Sequence[str]) -> str | None:
-    """The rate-card model of the units a workload of model "any" landed on."""
-    for unit_id in units:
-        try:
-            unit = await resources.get_unit(session=session, unit_id=unit_id)
-        except NotFound:
-            continue
-        name = str(unit.model or "").upper()
-        for model in known:
-            if model.upper() in name:
-                return model
-    return None
+def card_model(hardware_model: str | None, known: Sequence[str]) -> str | None:
+    """The rate-card model of a GPU's hardware model name ("NVIDIA H100 80GB HBM3" -> "H100")."""
+    name = (hardware_model or "").upper()
+    return next((model for model in known if model.upper() in name), None) if name else None
 
 
-async def apply_event(*, session: AsyncSession, event: Event, settings: BillingSettings) -> list[Usage]:
-    """Apply one `workload.state` event in the caller's transaction; returns new usage rows.
-    A delivery of an event already applied changes nothing."""
+async def apply_event(*, session: AsyncSession, event: Event, settings: BillingSettings,
+                      workload: WorkloadState | None = None) -> list[Usage]:
+    """Apply one `workload.state` event (`workload`: its body, parsed once by the caller) in the
+    caller's transaction; returns new usage rows. A delivery already applied changes nothing."""
+    workload = workload or event.parse(WorkloadState)
     if not await first_delivery(session, consumer=CONSUMER, event_id=event.id):
         DUPLICATES.inc()
         return []
-    data = event.data
-    kind = mark_kind(data.get("previous_status"), str(data.get("status")))
+    kind = mark_kind(workload.previous_status, workload.status)
     if kind is None:
         return []
     at = datetime.fromisoformat(event.ts)
-    model = str(data.get("gpu_model") or "any")
-    priority = int(data.get("priority") or 5)
+    model: str = workload.gpu_model
     known = list(settings.rates_usd_per_gpu_hour)
     if kind == "start" and model not in known:
-        model = await _unit_model(session, list(data.get("units") or []), known) or "any"
-    # A model off the card (units gone before we looked) is billed as "any": the dearest rate.
-    rate = rates.rate_usd_per_gpu_hour(settings, model if model in known else "any", priority)
+        # A workload of model "any" is billed for the GPUs it landed on, as the event says.
+        model = card_model(workload.placed_gpu_model, known) or "any"
+    # A model off the card is billed as "any": the dearest rate.
+    rate = rates.rate_usd_per_gpu_hour(settings, model if model in known else "any", workload.priority)
     await session.execute(upsert(session, UsageMark).values(
-        event_id=event.id, workload_id=str(data["id"]), tenant_id=str(data["tenant_id"]), kind=kind, at=at,
-        segment=segment_of(kind, data),
-        workload_name=str(data.get("name") or "")[:200], gpu_model=model, gpu_count=int(data.get("gpu_count") or 1),
-        priority=priority, rate_usd_per_gpu_hour=rate,
+        event_id=event.id, workload_id=workload.id, tenant_id=workload.tenant_id, kind=kind, at=at,
+        segment=segment_of(kind, workload),
+        workload_name=workload.name[:200], gpu_model=model, gpu_count=workload.gpu_count,
+        priority=workload.priority, rate_usd_per_gpu_hour=rate,
     ).on_conflict_do_nothing())
-    return await pair(session=session, workload_id=str(data["id"]))
+    return await pair(session=session, workload_id=workload.id)
 
 
 async def pair(*, session: AsyncSession, workload_id: str, publish: bool = True) -> list[Usage]:
     """Turn the workload's unpaired start/end marks into usage rows (once each), each published
     as `billing.usage` (unless `publish` is false: history loaded after the fact)."""
-    if dialect_of(session) == "postgresql":
-        # Two replicas applying a start and its end at once would each miss the other's mark.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                              {"k": zlib.crc32(f"billing:{workload_id}".encode()) - 2**31})
+    # Two replicas applying a start and its end at once would each miss the other's mark.
+    await lock_until_commit(session, zlib.crc32(f"billing:{workload_id}".encode()) - 2**31)
     marks = (await session.execute(
         select(UsageMark).where(UsageMark.workload_id == workload_id)
         # At one instant an end goes before a start ("end" < "start").
@@ -167,7 +159,7 @@ async def pair(*, session: AsyncSession, workload_id: str, publish: bool = True)
             usage = Usage(**row)
             created.append(usage)
             METERED.labels(usage.gpu_model).inc(float(usage.gpu_seconds))
-            add_event(session, USAGE_SUBJECT, usage_view(usage), ts=stop)
+            add_event(session, BillingUsage.model_validate(usage_view(usage)), ts=stop)
     if quiet:  # history: one executemany, nothing published
         await session.execute(upsert(session, Usage).on_conflict_do_nothing(), quiet)
     return created
@@ -197,15 +189,15 @@ def usage_view(u: Usage) -> dict[str, Any]:
 
 
 async def usage_report(
-    *, session: AsyncSession, tenant_id: str | None, since: datetime, until: datetime, group_by: str,
-) -> dict[str, Any]:
+    *, session: AsyncSession, tenant_id: str | None, since: datetime, until: datetime, group_by: UsageGrouping,
+) -> UsageReport:
     """GPU-seconds and cost of usage within [since, until) (a row straddling an edge counts for
     its share inside), grouped by workload, GPU model or UTC day; `tenant_id` None: all tenants."""
     filters = [Usage.ended_at > since, Usage.started_at < until]
     if tenant_id is not None:
         filters.append(Usage.tenant_id == tenant_id)
     rows = (await session.execute(select(Usage).where(*filters).order_by(Usage.started_at, Usage.id))).scalars()
-    groups: dict[str, dict[str, Any]] = {}
+    groups: dict[str, tuple[Usage, list[Decimal]]] = {}  # key -> (its first row, [gpu-seconds, cost])
     total_seconds = total_cost = Decimal(0)
     for u in rows:
         begin, end = max(u.started_at, since), min(u.ended_at, until)
@@ -213,23 +205,27 @@ async def usage_report(
         gpu_seconds = Decimal(u.gpu_seconds) if full == 0 or (begin, end) == (u.started_at, u.ended_at) \
             else Decimal(u.gpu_seconds) * seconds(end - begin) / full
         cost = rates.cost_usd(gpu_seconds=gpu_seconds, rate_usd_per_gpu_hour=Decimal(u.rate_usd_per_gpu_hour))
-        if group_by == "workload":
-            key = u.workload_id
-            extra = {"workload_id": u.workload_id, "workload_name": u.workload_name, "tenant_id": u.tenant_id,
-                     "gpu_model": u.gpu_model}
-        elif group_by == "model":
-            key, extra = u.gpu_model, {"gpu_model": u.gpu_model}
-        else:
-            key = u.started_at.date().isoformat()
-            extra = {"day": key}
-        entry = groups.setdefault(key, {**extra, "gpu_seconds": Decimal(0), "cost": Decimal(0)})
-        entry["gpu_seconds"] += gpu_seconds
-        entry["cost"] += cost
+        key = u.workload_id if group_by == "workload" else u.gpu_model if group_by == "model" \
+            else u.started_at.date().isoformat()
+        sums = groups.setdefault(key, (u, [Decimal(0), Decimal(0)]))[1]
+        sums[0] += gpu_seconds
+        sums[1] += cost
         total_seconds += gpu_seconds
         total_cost += cost
-    items = [{**{k: v for k, v in g.items() if k not in ("gpu_seconds", "cost")},
-              "gpu_hours": str((g["gpu_seconds"] / rates.SECONDS_PER_HOUR).quantize(MICRO)),
-              "cost_usd": to_cents(g["cost"])} for g in groups.values()]
-    return {"from": since, "to": until, "group_by": group_by, "tenant_id": tenant_id, "items": items,
-            "total": len(items), "total_gpu_hours": str((total_seconds / rates.SECONDS_PER_HOUR).quantize(MICRO)),
-            "total_cost_usd": to_cents(total_cost)}
+
+    def hours(gpu_seconds: Decimal) -> Decimal:
+        return (gpu_seconds / rates.SECONDS_PER_HOUR).quantize(MICRO)
+
+    items: list[UsageByWorkload] | list[UsageByModel] | list[UsageByDay]
+    if group_by == "workload":
+        items = [UsageByWorkload(workload_id=u.workload_id, workload_name=u.workload_name, tenant_id=u.tenant_id,
+                                 gpu_model=u.gpu_model, gpu_hours=hours(s), cost_usd=to_cents(c))
+                 for u, (s, c) in groups.values()]
+    elif group_by == "model":
+        items = [UsageByModel(gpu_model=u.gpu_model, gpu_hours=hours(s), cost_usd=to_cents(c))
+                 for u, (s, c) in groups.values()]
+    else:
+        items = [UsageByDay(day=u.started_at.date(), gpu_hours=hours(s), cost_usd=to_cents(c))
+                 for u, (s, c) in groups.values()]
+    return UsageReport(from_=since, to=until, group_by=group_by, tenant_id=tenant_id, items=items, total=len(items),
+                       total_gpu_hours=hours(total_seconds), total_cost_usd=to_cents(total_cost))

@@ -9,15 +9,34 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hcp.core.db import Base, UTCDateTime, new_id, utcnow
 from hcp.core.money import MoneyColumn
+from hcp.kernel.enums import InvoiceStatus, values
 
 GpuSeconds = Numeric(24, 6, asdecimal=True)
 BtcColumn = Numeric(24, 12, asdecimal=True)
+
+
+class InvoiceKind(StrEnum):
+    MONTHLY = "monthly"
+    ON_DEMAND = "on_demand"
+    CORRECTION = "correction"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    TIMED_OUT = "timed_out"
+
+
+def _one_of(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values(enum))})"
 
 
 class Budget(Base):
@@ -103,8 +122,8 @@ class Invoice(Base):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'issued', 'paid', 'void')", name="status"),
-        CheckConstraint("kind IN ('monthly', 'on_demand', 'correction')", name="kind"),
+        CheckConstraint(_one_of("status", InvoiceStatus), name="status"),
+        CheckConstraint(_one_of("kind", InvoiceKind), name="kind"),
     )
 
 
@@ -152,7 +171,7 @@ class Payment(Base):
 
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key"),
-        CheckConstraint("status IN ('pending', 'succeeded', 'declined', 'timed_out')", name="status"),
+        CheckConstraint(_one_of("status", PaymentStatus), name="status"),
     )
 
 

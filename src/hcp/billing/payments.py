@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import structlog
 from prometheus_client import Counter
@@ -20,13 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hcp.billing import invoices
-from hcp.billing.models import Payment
+from hcp.billing.models import Payment, PaymentStatus
+from hcp.billing.schemas import PaymentOut
 from hcp.core.clock import Clock
 from hcp.core.db import Database, new_id
 from hcp.core.errors import Conflict, HCPError, InvalidInput
 from hcp.core.metrics import REGISTRY
 from hcp.core.money import to_cents
 from hcp.core.security import Principal, ensure_visible
+from hcp.kernel.enums import InvoiceStatus
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,8 @@ PAYMENTS = Counter("hcp_billing_payments_total", "Invoice payment attempts by ou
 ChargeStatus = Literal["succeeded", "declined"]
 # How long a request waits for another request's payment with the same key to finish.
 SAME_KEY_WAIT_S = 15.0
+# A payment under way, or one whose outcome the provider has not told yet (retry with the key).
+UNSETTLED = (PaymentStatus.PENDING, PaymentStatus.TIMED_OUT)
 
 
 @dataclass(frozen=True)
@@ -97,35 +100,36 @@ class PaymentInProgress(Conflict):
     code = "payment_in_progress"
 
 
-def payment_view(p: Payment) -> dict[str, Any]:
-    return {"id": p.id, "invoice_id": p.invoice_id, "tenant_id": p.tenant_id, "status": p.status,
-            "amount_usd": f"{to_cents(Decimal(p.amount_usd)):.2f}", "provider": p.provider,
-            "provider_reference": p.provider_reference, "message": p.message,
-            "idempotency_key": p.idempotency_key, "created_at": p.created_at, "updated_at": p.updated_at}
+def payment_out(p: Payment) -> PaymentOut:
+    return PaymentOut.model_validate({
+        "id": p.id, "invoice_id": p.invoice_id, "tenant_id": p.tenant_id, "status": p.status,
+        "amount_usd": to_cents(Decimal(p.amount_usd)), "provider": p.provider,
+        "provider_reference": p.provider_reference, "message": p.message,
+        "idempotency_key": p.idempotency_key, "created_at": p.created_at, "updated_at": p.updated_at})
 
 
-def outcome(p: Payment) -> dict[str, Any]:
-    """The payment as the API answers it: the view, or the error its status maps to."""
-    view = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in payment_view(p).items()}
-    if p.status == "declined":
-        raise PaymentDeclined(f"payment declined: {p.message or 'declined'}", details=view)
-    if p.status == "timed_out":
+def outcome(p: Payment) -> PaymentOut:
+    """The payment as the API answers it, or the error its status maps to (with it as details)."""
+    payment = payment_out(p)
+    if p.status == PaymentStatus.DECLINED:
+        raise PaymentDeclined(f"payment declined: {p.message or 'declined'}", details=payment.model_dump(mode="json"))
+    if p.status == PaymentStatus.TIMED_OUT:
         raise PaymentTimedOut("the payment provider did not answer in time; retry with the same Idempotency-Key",
-                              details=view)
-    return view
+                              details=payment.model_dump(mode="json"))
+    return payment
 
 
 async def pay(
     *, db: Database, clock: Clock, provider: PaymentProvider, principal: Principal, invoice_id: str,
     idempotency_key: str, payment_method: str, timeout_s: float,
-) -> dict[str, Any]:
+) -> PaymentOut:
     if not 1 <= len(idempotency_key) <= 128:
         raise InvalidInput("Idempotency-Key", "must be 1 to 128 characters")
     # 1. Claim the key (or find the earlier payment under it) while holding the invoice's lock.
     payment, fresh = await _claim(db, clock, provider, principal, invoice_id, idempotency_key)
     if not fresh:
         payment = await _settled(db, payment)
-        if payment.status != "pending" and payment.status != "timed_out":
+        if payment.status not in UNSETTLED:
             return outcome(payment)
     # 2. Charge (a first attempt, or a retry after a timeout: the provider dedups by key).
     try:
@@ -141,7 +145,7 @@ async def pay(
         now = clock.now()
         row.updated_at = now
         if result is None:
-            row.status, row.message = "timed_out", f"no answer from {provider.name} within {timeout_s:g} s"
+            row.status, row.message = PaymentStatus.TIMED_OUT, f"no answer from {provider.name} within {timeout_s:g} s"
         else:
             row.status, row.provider_reference, row.message = result.status, result.reference, result.message
             if result.status == "succeeded":
@@ -165,19 +169,19 @@ async def _claim(db: Database, clock: Clock, provider: PaymentProvider, principa
                 if existing.invoice_id != invoice_id:
                     raise Conflict("this Idempotency-Key was used for another invoice", code="idempotency_key_reused")
                 return existing, False
-            if invoice.status == "paid":
+            if invoice.status == InvoiceStatus.PAID:
                 raise Conflict(f"invoice {invoice.number} is already paid", code="already_paid")
-            if invoice.status != "issued":
+            if invoice.status != InvoiceStatus.ISSUED:
                 raise Conflict(f"invoice {invoice.number} is {invoice.status}: only an issued invoice can be paid",
                                code="not_payable")
             busy = (await session.execute(select(Payment.id).where(
-                Payment.invoice_id == invoice_id, Payment.status.in_(("pending", "timed_out"))))).first()
+                Payment.invoice_id == invoice_id, Payment.status.in_(UNSETTLED)))).first()
             if busy is not None:
                 raise PaymentInProgress(f"invoice {invoice.number} has a payment in progress under another key")
             now = clock.now()
             payment = Payment(id=new_id(), tenant_id=invoice.tenant_id, idempotency_key=key, invoice_id=invoice_id,
-                              amount_usd=Decimal(invoice.total_usd), status="pending", provider=provider.name,
-                              created_at=now, updated_at=now)
+                              amount_usd=Decimal(invoice.total_usd), status=PaymentStatus.PENDING,
+                              provider=provider.name, created_at=now, updated_at=now)
             session.add(payment)
             await session.flush()
             return payment, True
@@ -196,7 +200,7 @@ async def _settled(db: Database, payment: Payment) -> Payment:
         async with db.session() as session:
             row = await session.get(Payment, payment.id)
             assert row is not None
-        if row.status != "pending":
+        if row.status != PaymentStatus.PENDING:
             return row
         if asyncio.get_running_loop().time() > deadline:
             raise PaymentInProgress("a payment with this Idempotency-Key is still in progress; retry shortly")

@@ -7,11 +7,12 @@ card applies to work that starts afterwards, never to hours already run.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
+from hcp.billing.schemas import Estimate, PriorityMultiplier, Rate, RateCard
 from hcp.core.errors import InvalidInput
 from hcp.core.money import to_cents
 from hcp.core.settings import BillingSettings
+from hcp.kernel.enums import GpuModelChoice
 
 ONE = Decimal(1)
 SECONDS_PER_HOUR = Decimal(3600)
@@ -40,26 +41,23 @@ def cost_usd(*, gpu_seconds: Decimal, rate_usd_per_gpu_hour: Decimal) -> Decimal
     return gpu_seconds * rate_usd_per_gpu_hour / SECONDS_PER_HOUR
 
 
-def rate_card(settings: BillingSettings) -> dict[str, Any]:
-    return {
-        "currency": settings.currency,
-        "unit": "gpu_hour",
-        "rates": [{"gpu_model": m, "rate_usd_per_gpu_hour": r}
-                  for m, r in sorted(settings.rates_usd_per_gpu_hour.items())],
-        "priority_multipliers": [{"priority": p, "multiplier": str(multiplier(settings, p))} for p in range(1, 11)],
-        "tax_rate": str(settings.tax_rate),
-    }
+def rate_card(settings: BillingSettings) -> RateCard:
+    return RateCard(
+        currency=settings.currency,
+        rates=[Rate(gpu_model=m, rate_usd_per_gpu_hour=r) for m, r in sorted(settings.rates_usd_per_gpu_hour.items())],
+        priority_multipliers=[PriorityMultiplier(priority=p, multiplier=multiplier(settings, p)) for p in range(1, 11)],
+        tax_rate=settings.tax_rate,
+    )
 
 
-def estimate(settings: BillingSettings, *, gpu_model: str, gpu_count: int, hours: Decimal,
-             priority: int) -> dict[str, Any]:
+def estimate(settings: BillingSettings, *, gpu_model: GpuModelChoice, gpu_count: int, hours: Decimal,
+             priority: int) -> Estimate:
     rate = rate_usd_per_gpu_hour(settings, gpu_model, priority)
     subtotal = to_cents(rate * gpu_count * hours)
     tax = to_cents(subtotal * settings.tax_rate)
-    return {
-        "gpu_model": gpu_model, "gpu_count": gpu_count, "hours": str(hours), "priority": priority,
-        "base_rate_usd_per_gpu_hour": base_rate(settings, gpu_model),
-        "multiplier": str(multiplier(settings, priority)), "rate_usd_per_gpu_hour": rate,
-        "gpu_hours": str(hours * gpu_count), "subtotal_usd": subtotal, "tax_usd": tax, "total_usd": subtotal + tax,
-        "currency": settings.currency,
-    }
+    return Estimate(
+        gpu_model=gpu_model, gpu_count=gpu_count, hours=hours, priority=priority,
+        base_rate_usd_per_gpu_hour=base_rate(settings, gpu_model), multiplier=multiplier(settings, priority),
+        rate_usd_per_gpu_hour=rate, gpu_hours=hours * gpu_count, subtotal_usd=subtotal, tax_usd=tax,
+        total_usd=subtotal + tax, currency=settings.currency,
+    )

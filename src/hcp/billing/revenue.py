@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.billing import rates
 from hcp.billing.models import MiningEarning, Usage
+from hcp.billing.schemas import CustomerRevenue, FacilityMining, MiningRevenue, RevenueBySource, RevenueReport
 from hcp.billing.service import month_bounds
 from hcp.core.db import upsert
 from hcp.core.errors import InvalidInput
@@ -33,6 +33,7 @@ BLOCKS_PER_HOUR = Decimal(6)
 GPU_POWER_KW = {"H100": Decimal("0.7"), "A100": Decimal("0.4")}
 DEFAULT_ELECTRICITY_USD_PER_KWH = Decimal("0.045")
 BTC_SCALE = Decimal("0.000000000001")
+SATOSHI = Decimal("0.00000001")
 
 
 def btc_earned(*, hashrate_ths: Decimal, difficulty: Decimal, fees_btc_per_block: Decimal, pool_fee: Decimal,
@@ -116,7 +117,7 @@ async def accrued_until(*, session: AsyncSession) -> datetime | None:
 
 
 async def monthly_report(*, session: AsyncSession, settings: BillingSettings, month: str,
-                         tenant_names: dict[str, str]) -> dict[str, Any]:
+                         tenant_names: dict[str, str]) -> RevenueReport:
     start, end = month_bounds(month)
     # Mining, by facility.
     rows = (await session.execute(
@@ -125,14 +126,14 @@ async def monthly_report(*, session: AsyncSession, settings: BillingSettings, mo
                func.avg(MiningEarning.hashrate_ths), func.sum(MiningEarning.hours))
         .where(MiningEarning.hour >= start, MiningEarning.hour < end).group_by(MiningEarning.facility_id)
         .order_by(MiningEarning.facility_id))).all()
-    facilities = []
+    facilities: list[FacilityMining] = []
     mining_usd = mining_btc = mining_energy = kwh_total = Decimal(0)
     for facility_id, btc, usd, kwh, cost, avg_ths, hours in rows:
         btc, usd, kwh, cost = (Decimal(str(v or 0)) for v in (btc, usd, kwh, cost))
-        facilities.append({"facility_id": facility_id, "btc": str(btc.quantize(Decimal("0.00000001"))),
-                           "revenue_usd": to_cents(usd), "energy_kwh": str(kwh.quantize(Decimal("0.001"))),
-                           "energy_cost_usd": to_cents(cost), "avg_hashrate_ths": str(
-                               Decimal(str(avg_ths or 0)).quantize(Decimal("0.01"))), "hours": int(hours)})
+        facilities.append(FacilityMining(
+            facility_id=facility_id, btc=btc.quantize(SATOSHI), revenue_usd=to_cents(usd),
+            energy_kwh=kwh.quantize(Decimal("0.001")), energy_cost_usd=to_cents(cost),
+            avg_hashrate_ths=Decimal(str(avg_ths or 0)).quantize(Decimal("0.01")), hours=int(hours)))
         mining_usd += usd
         mining_btc += btc
         mining_energy += cost
@@ -149,23 +150,23 @@ async def monthly_report(*, session: AsyncSession, settings: BillingSettings, mo
         entry["usd"] += rates.cost_usd(gpu_seconds=Decimal(gpu_seconds), rate_usd_per_gpu_hour=Decimal(rate))
         entry["seconds"] += Decimal(gpu_seconds)
         ai_energy += Decimal(gpu_seconds) / rates.SECONDS_PER_HOUR * GPU_POWER_KW.get(model, Decimal("0.7")) * per_kwh
-    customers = [{"tenant_id": t, "name": tenant_names.get(t, t), "revenue_usd": to_cents(v["usd"]),
-                  "gpu_hours": str((v["seconds"] / rates.SECONDS_PER_HOUR).quantize(Decimal("0.01")))}
+    customers = [CustomerRevenue(tenant_id=t, name=tenant_names.get(t, t), revenue_usd=to_cents(v["usd"]),
+                                 gpu_hours=(v["seconds"] / rates.SECONDS_PER_HOUR).quantize(Decimal("0.01")))
                  for t, v in sorted(by_tenant.items(), key=lambda kv: -kv[1]["usd"])]
     ai_usd = sum((v["usd"] for v in by_tenant.values()), Decimal(0))
     avg_btc_usd = mining_usd / mining_btc if mining_btc > 0 else None
     revenue = ai_usd + mining_usd
     energy = ai_energy + mining_energy
-    return {
-        "month": month, "currency": settings.currency,
-        "revenue_usd": to_cents(revenue),
-        "by_source": {"ai_usd": to_cents(ai_usd), "mining_usd": to_cents(mining_usd)},
-        "by_customer": customers,
-        "mining": {"btc": str(mining_btc.quantize(Decimal("0.00000001"))), "usd": to_cents(mining_usd),
-                   "avg_btc_usd": None if avg_btc_usd is None else to_cents(avg_btc_usd),
-                   "facilities": facilities},
-        "energy_cost_usd": to_cents(energy),
-        "energy_by_source": {"ai_usd": to_cents(ai_energy), "mining_usd": to_cents(mining_energy)},
-        "margin_usd": to_cents(revenue - energy),
-        "margin_pct": None if revenue <= 0 else str(((revenue - energy) * 100 / revenue).quantize(Decimal("0.1"))),
-    }
+    return RevenueReport(
+        month=month, currency=settings.currency,
+        revenue_usd=to_cents(revenue),
+        by_source=RevenueBySource(ai_usd=to_cents(ai_usd), mining_usd=to_cents(mining_usd)),
+        by_customer=customers,
+        mining=MiningRevenue(btc=mining_btc.quantize(SATOSHI), usd=to_cents(mining_usd),
+                             avg_btc_usd=None if avg_btc_usd is None else to_cents(avg_btc_usd),
+                             facilities=facilities),
+        energy_cost_usd=to_cents(energy),
+        energy_by_source=RevenueBySource(ai_usd=to_cents(ai_energy), mining_usd=to_cents(mining_energy)),
+        margin_usd=to_cents(revenue - energy),
+        margin_pct=None if revenue <= 0 else ((revenue - energy) * 100 / revenue).quantize(Decimal("0.1")),
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hcp.billing import rates
 from hcp.billing.metering import open_segments, seconds
 from hcp.billing.models import Budget, BudgetAlert, Usage
+from hcp.billing.schemas import BudgetOut
 from hcp.core.db import upsert
 from hcp.core.errors import HCPError, InvalidInput
 from hcp.core.money import to_cents
 from hcp.core.outbox import add_event
 from hcp.core.settings import BillingSettings
+from hcp.kernel.events import BudgetThreshold
 
 BUDGET_SUBJECT = "billing.budget"
 THRESHOLDS = (80, 100)
@@ -82,7 +83,7 @@ async def running_usd(*, session: AsyncSession, tenant_id: str, now: datetime, s
     return total
 
 
-async def budget_view(*, session: AsyncSession, tenant_id: str, now: datetime) -> dict[str, Any]:
+async def budget_view(*, session: AsyncSession, tenant_id: str, now: datetime) -> BudgetOut:
     month = month_of(now)
     start, end = month_bounds(month)
     budget = await get_budget(session=session, tenant_id=tenant_id)
@@ -90,13 +91,13 @@ async def budget_view(*, session: AsyncSession, tenant_id: str, now: datetime) -
     running = await running_usd(session=session, tenant_id=tenant_id, now=now, since=start)
     spent = to_cents(metered + running)
     limit = None if budget is None else Decimal(budget.monthly_limit_usd)
-    return {
-        "tenant_id": tenant_id, "month": month, "monthly_limit_usd": limit, "spent_usd": spent,
-        "metered_usd": to_cents(metered), "running_usd": to_cents(running),
-        "remaining_usd": None if limit is None else limit - spent,
-        "used_pct": None if not limit else str((spent * 100 / limit).quantize(Decimal("0.1"))),
-        "thresholds_pct": list(THRESHOLDS), "updated_at": None if budget is None else budget.updated_at,
-    }
+    return BudgetOut(
+        tenant_id=tenant_id, month=month, monthly_limit_usd=limit, spent_usd=spent,
+        metered_usd=to_cents(metered), running_usd=to_cents(running),
+        remaining_usd=None if limit is None else limit - spent,
+        used_pct=None if not limit else (spent * 100 / limit).quantize(Decimal("0.1")),
+        thresholds_pct=list(THRESHOLDS), updated_at=None if budget is None else budget.updated_at,
+    )
 
 
 async def check_thresholds(*, session: AsyncSession, tenant_id: str, when: datetime) -> list[int]:
@@ -116,9 +117,9 @@ async def check_thresholds(*, session: AsyncSession, tenant_id: str, when: datet
         result = await session.execute(upsert(session, BudgetAlert).values(
             tenant_id=tenant_id, month=month, threshold_pct=pct, spent_usd=spent, at=when).on_conflict_do_nothing())
         if getattr(result, "rowcount", 0) == 1:
-            add_event(session, BUDGET_SUBJECT, {
-                "tenant_id": tenant_id, "month": month, "threshold_pct": pct,
-                "spent_usd": f"{spent:.2f}", "limit_usd": f"{to_cents(limit):.2f}"}, ts=when)
+            add_event(session, BudgetThreshold(
+                tenant_id=tenant_id, month=month, threshold_pct=pct,
+                spent_usd=Decimal(f"{spent:.2f}"), limit_usd=to_cents(limit)), ts=when)
             sent.append(pct)
     return sent
 

@@ -70,8 +70,17 @@ class Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     subject: ClassVar[str]
 
+    def body(self) -> dict[str, Any]:
+        """The JSON body: what the publisher gave (a field it left out stays out), by wire names."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
 
 P = TypeVar("P", bound=Payload)
+
+
+def validation_summary(exc: ValidationError, *, limit: int = 5) -> str:
+    """"field.path: what is wrong" for the first few errors, naming each field."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:limit])
 
 
 class MalformedEvent(ValueError):
@@ -91,7 +100,7 @@ class Event:
 
     @classmethod
     def of(cls, payload: Payload, *, ts: datetime | None = None, id: str | None = None) -> Event:
-        return cls(subject=payload.subject, data=payload.model_dump(mode="json"),
+        return cls(subject=payload.subject, data=payload.body(),
                    id=id or uuid.uuid4().hex, ts=(ts or datetime.now(UTC)).isoformat())
 
     def parse(self, model: type[P]) -> P:
@@ -99,8 +108,7 @@ class Event:
         try:
             return model.model_validate(self.data)
         except ValidationError as exc:
-            fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
-            raise MalformedEvent(self.subject, self.id, fields) from exc
+            raise MalformedEvent(self.subject, self.id, validation_summary(exc)) from exc
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -163,14 +171,17 @@ class Bus(ABC):
         only events published from now on.
         """
 
-    async def emit(self, payload: Payload | str, data: dict[str, Any] | None = None, *,
-                   ts: datetime | None = None) -> Event:
+    async def emit(self, payload: Payload, *, ts: datetime | None = None) -> Event:
         """Publish straight to the bus, for facts with no database state behind them
         (telemetry, market ticks). State changes go through the outbox instead."""
-        if isinstance(payload, str):  # TRANSITION: untyped publishers, until each has its Payload
-            event = Event(subject=payload, data=data or {}, ts=(ts or datetime.now(UTC)).isoformat())
-        else:
-            event = Event.of(payload, ts=ts)
+        event = Event.of(payload, ts=ts)
+        await self.publish(event)
+        return event
+
+    async def emit_raw(self, subject: str, data: dict[str, Any], *, ts: datetime | None = None) -> Event:
+        """Publish a body no model has checked: for tests and tools that must put something odd on
+        the bus (a malformed tick, a load generator's filler). The platform itself uses `emit`."""
+        event = Event(subject=subject, data=data, ts=(ts or datetime.now(UTC)).isoformat())
         await self.publish(event)
         return event
 

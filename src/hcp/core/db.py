@@ -67,6 +67,13 @@ def dialect_of(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
+async def lock_until_commit(session: AsyncSession, key: int) -> None:
+    """Serialise the transactions that take `key` until this one ends. PostgreSQL: a transaction
+    advisory lock. SQLite needs none: every writing transaction begins IMMEDIATE, one at a time."""
+    if dialect_of(session) == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def upsert(on: AsyncSession | str, table: Any) -> Upsert:
     """An INSERT into `table` for the backend of `on` (a session, or a dialect name), ready for
     `.on_conflict_do_nothing()` or `.on_conflict_do_update(...)`: both backends spell ON CONFLICT

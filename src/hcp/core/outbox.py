@@ -54,14 +54,10 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-def add_event(session: AsyncSession, event: Payload | str, data: dict[str, Any] | None = None, *,
-              ts: datetime | None = None) -> Event:
+def add_event(session: AsyncSession, event: Payload, *, ts: datetime | None = None) -> Event:
     """Queue an event to be published once (and only if) the session's transaction commits."""
     when = ts or utcnow()
-    if isinstance(event, str):  # TRANSITION: untyped publishers, until each has its Payload
-        subject, body = event, data or {}
-    else:
-        subject, body = event.subject, event.model_dump(mode="json")
+    subject, body = event.subject, event.body()
     # Round-trip through JSON now so a payload that cannot be serialised fails the
     # transaction, not the relay later.
     payload = json.loads(json.dumps(body, default=json_default))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 import structlog
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hcp.core.bus import Bus, create_bus
 from hcp.core.clock import Clock, ScaledClock
+from hcp.core.component import Components
 from hcp.core.db import Base, Database, upsert
 from hcp.core.outbox import OutboxRelay
 from hcp.core.settings import Settings
@@ -52,15 +53,19 @@ class Platform:
             settings.bus_url, prefix=settings.bus_prefix, stream=settings.bus_stream
         )
         self.relay = OutboxRelay(self.db, self.bus, poll_s=settings.outbox_poll_s)
-        # What domains run in this process (the simulator, control loops), by domain name.
-        self.state: dict[str, Any] = {}
+        # What this process runs in the background (control loops, the simulator), registered
+        # by the app and reached by type: `platform.components.get(PlanLoop)`.
+        self.components = Components()
+        # The auth domain's credential check (`hcp.core.security.Authenticator`), wired by the app:
+        # core reaches it here without importing a domain.
+        self.authenticator: Callable[..., Awaitable[Any]] | None = None
         self.started = False
 
-    async def start(self, *, migrate: bool = True) -> None:
-        if migrate:
-            from hcp.migrations import migrate as run_migrations
-
-            await run_migrations(self.db)
+    async def start(self, *, migrate: Callable[[Database], Awaitable[None]] | None = None) -> None:
+        """Open the bus and the outbox relay; `migrate` (the app passes `hcp.migrations.migrate`)
+        first brings the schema up to date."""
+        if migrate is not None:
+            await migrate(self.db)
         if self._own_clock:
             await self._resume_clock()
         await self.bus.connect()

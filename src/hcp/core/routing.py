@@ -7,11 +7,17 @@ its protected routes, such as a role: `domain_router("sim", dependencies=[requir
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, params
+from pydantic import BaseModel
 
 from hcp.core.security import authenticate, is_public, public
+
+
+class DomainHealth(BaseModel):
+    domain: str
+    status: Literal["ok"]
 
 
 class DomainRouter(APIRouter):
@@ -53,7 +59,7 @@ def domain_router(domain: str, *, tag: str | None = None,
 
     @router.get(f"/{domain}/health", summary=f"Liveness of the {domain} domain")
     @public
-    async def domain_health() -> dict[str, str]:
-        return {"domain": domain, "status": "ok"}
+    async def domain_health() -> DomainHealth:
+        return DomainHealth(domain=domain, status="ok")
 
     return router

@@ -2,16 +2,14 @@
 
 `hcp.core.routing.domain_router` attaches `authenticate` to every route it makes, so a route is
 authenticated unless it is marked `@public`. The credentials themselves (JWTs, API keys) are
-checked by the auth domain, which core reaches by name (`AUTHENTICATOR`) when a request first
-needs it: core imports nothing of `hcp.auth`, and no process of split mode can forget to wire it.
+checked by the auth domain, whose `Authenticator` the app wires onto every platform it builds
+(`platform.authenticator`): core imports nothing of `hcp.auth`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Annotated, Any, Literal, Protocol, TypeVar, cast
 
 from fastapi import Depends, params
@@ -21,7 +19,7 @@ from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
 from starlette.status import WS_1008_POLICY_VIOLATION
 
-from hcp.core.errors import Forbidden, HCPError, InvalidInput, NotFound, Unauthorized
+from hcp.core.errors import Forbidden, HCPError, InvalidInput, NotFound, Unauthorized, Unavailable
 from hcp.core.platform import Platform
 
 Role = Literal["admin", "operator", "customer"]
@@ -38,8 +36,6 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 API_KEY_PREFIX = "hcp_"
 TOKEN_URL = "/api/v1/auth/token"
-# The auth domain's function that turns a credential into a principal (see module docstring).
-AUTHENTICATOR = "hcp.auth.service:authenticate_credential"
 
 _PUBLIC_ATTR = "__hcp_public__"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,10 +68,10 @@ class Authenticator(Protocol):
     def __call__(self, *, platform: Platform, credential: str, address: str | None) -> Awaitable[Principal]: ...
 
 
-@cache
-def _authenticator() -> Authenticator:
-    module, _, name = AUTHENTICATOR.partition(":")
-    return cast(Authenticator, getattr(importlib.import_module(module), name))
+def _authenticator(platform: Platform) -> Authenticator:
+    if platform.authenticator is None:
+        raise Unavailable("this process has no authenticator wired (the app wires the auth domain's)")
+    return cast(Authenticator, platform.authenticator)
 
 
 def public(endpoint: F) -> F:
@@ -122,7 +118,7 @@ async def authenticate(
     platform: Platform = conn.app.state.platform
     address = conn.client.host if conn.client else None
     try:
-        principal = await _authenticator()(platform=platform, credential=credential, address=address)
+        principal = await _authenticator(platform)(platform=platform, credential=credential, address=address)
     except HCPError as exc:
         raise _for_websocket(conn, exc) from None
     method = conn.scope.get("method", "GET")

@@ -8,15 +8,14 @@ from typing import Annotated
 from fastapi import Query
 
 from hcp.core.errors import NotFound
-from hcp.core.platform import Platform, PlatformDep, SessionDep, WriteSessionDep
+from hcp.core.platform import PlatformDep, SessionDep, WriteSessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, require_role
-from hcp.economics import metrics as economics_metrics
 from hcp.economics import service
 from hcp.economics.backtest.api import router as backtest_router
 from hcp.economics.fleet import fleet_from_resources
 from hcp.economics.optimizer import optimize as run_optimizer
-from hcp.economics.planner import Hysteresis, Prices
+from hcp.economics.planner import Prices
 from hcp.economics.schemas import (
     DemandResponseIn,
     DemandResponseList,
@@ -28,36 +27,12 @@ from hcp.economics.schemas import (
     RecommendationsOut,
 )
 from hcp.market import service as market
-from hcp.orchestrator.service import queued_demand
 
 # The fleet's economics are the operator's business: customers see their own bills, not this.
 router = domain_router("economics", dependencies=[require_role("operator")])
 router.include_router(backtest_router)
 
 
-STATE_KEY = "economics"
-
-
-async def start(platform: Platform) -> None:
-    await economics_metrics.start(platform)
-    s = platform.settings.economics
-    if not s.plan:
-        return
-    loop = service.PlanLoop(
-        platform, fleet=fleet_from_resources, workloads=queued_demand,
-        hysteresis=Hysteresis(min_gain_usd_per_hour=s.min_gain_usd_per_hour, min_dwell_s=s.min_dwell_s,
-                              asic_ramp_s=s.asic_ramp_s, gpu_switch_s=s.gpu_switch_s, spot_notice_s=s.spot_notice_s),
-        min_interval_s=s.plan_interval_s, replan_s=s.replan_s,
-    )
-    await loop.start()
-    platform.state[STATE_KEY] = loop
-
-
-async def stop(platform: Platform) -> None:
-    loop = platform.state.pop(STATE_KEY, None)
-    if isinstance(loop, service.PlanLoop):
-        await loop.stop()
-    await economics_metrics.stop(platform)
 
 
 @router.post("/economics/optimize", response_model=OptimizeResponse, response_model_exclude_none=True,

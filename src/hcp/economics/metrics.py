@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hcp.core.component import tasks_health
 from hcp.core.metrics import REGISTRY
 from hcp.core.platform import Platform
 from hcp.core.tasks import cancel_tasks
@@ -29,7 +30,6 @@ from hcp.market import service as market
 
 log = structlog.get_logger(__name__)
 
-STATE_KEY = "economics.metrics"
 
 
 async def latest_plan_profit(*, session: AsyncSession) -> tuple[datetime, float] | None:
@@ -78,6 +78,11 @@ class EconomicsMetrics:
         async with self.platform.db.session() as session:
             self.snapshot = await economics_snapshot(session=session, platform=self.platform)
         return self.snapshot
+
+    name = "economics-metrics"
+
+    def health(self) -> str:
+        return tasks_health([self._task]) if self._task is not None else "stopped"
 
     async def start(self) -> None:
         _SOURCES.append(self)
@@ -135,13 +140,3 @@ class EconomicsCollector(Collector):
 REGISTRY.register(EconomicsCollector())
 
 
-async def start(platform: Platform) -> None:
-    metrics = EconomicsMetrics(platform)
-    platform.state[STATE_KEY] = metrics
-    await metrics.start()
-
-
-async def stop(platform: Platform) -> None:
-    metrics = platform.state.pop(STATE_KEY, None)
-    if isinstance(metrics, EconomicsMetrics):
-        await metrics.stop()

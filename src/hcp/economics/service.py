@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.core.bus import Event, Subscription
+from hcp.core.component import OK
 from hcp.core.errors import InvalidInput, NotFound
 from hcp.core.outbox import add_event
 from hcp.core.paging import page
@@ -35,6 +36,8 @@ from hcp.economics.planner import (
     WorkloadDemand,
     decide,
 )
+from hcp.kernel.enums import WorkloadStatus
+from hcp.kernel.events import MarketTick, PlanDecided, WorkloadState
 from hcp.kernel.hashprice import break_even_usd_per_mwh, hashprice_usd_per_th_day
 from hcp.resources import allocation
 from hcp.resources import service as resources
@@ -48,16 +51,17 @@ PLANS_KEPT = 2_000
 MAX_STORED_DECISIONS = 20_000
 
 
-def prices_from_tick(data: dict[str, Any]) -> tuple[Prices, dict[str, float]]:
-    """Prices and electricity per market node from a `market.tick` event body."""
-    ts = datetime.fromisoformat(str(data["ts"]).replace("Z", "+00:00"))
+def prices_from_tick(tick: MarketTick, *, at: datetime) -> tuple[Prices, dict[str, float]] | None:
+    """Prices and electricity per market node from a market tick; None when it lacks what a plan
+    needs (a live feed's tick may carry only some series)."""
+    if tick.btc_usd is None or tick.network_difficulty is None:
+        return None
     prices = Prices(
-        btc_usd=float(data["btc_usd"]), network_difficulty=float(data["network_difficulty"]),
-        fees_btc_per_block=float(data.get("fees_btc_per_block", 0.0)),
-        gpu_spot_usd_per_hour={k: float(v) for k, v in data.get("gpu_spot_usd_per_hour", {}).items()},
-        ts=ts,
+        btc_usd=tick.btc_usd, network_difficulty=tick.network_difficulty,
+        fees_btc_per_block=tick.fees_btc_per_block or 0.0,
+        gpu_spot_usd_per_hour=dict(tick.gpu_spot_usd_per_hour), ts=tick.ts or at,
     )
-    return prices, {k: float(v) for k, v in data.get("electricity_usd_per_mwh", {}).items()}
+    return prices, dict(tick.electricity_usd_per_mwh)
 
 
 async def facility_states(*, session: AsyncSession, electricity: dict[str, float]) -> list[FacilityState]:
@@ -219,7 +223,7 @@ async def record_plan(*, session: AsyncSession, plan: Plan, last_change: dict[st
     body = {"id": record.id, **plan.summary(), "recommendations": plan.recommendations}
     if len(decisions) <= 1_000:  # the changes themselves ride along for fleets of demo size
         body["changes"] = [vars(plan.decisions[uid]) for uid in plan.changed]
-    add_event(session, "plan.decided", body, ts=plan.ts)
+    add_event(session, PlanDecided.model_validate(body), ts=plan.ts)
     return record
 
 
@@ -235,7 +239,8 @@ async def no_workloads(_session: AsyncSession) -> list[WorkloadDemand]:
 
 
 # Workload states after which the plan's view of demand or commitments is out of date.
-DEMAND_CHANGES = frozenset({"queued", "running", "completed", "failed", "cancelled"})
+DEMAND_CHANGES = frozenset({WorkloadStatus.QUEUED, WorkloadStatus.RUNNING, WorkloadStatus.COMPLETED,
+                            WorkloadStatus.FAILED, WorkloadStatus.CANCELLED})
 
 
 class PlanLoop:
@@ -256,6 +261,11 @@ class PlanLoop:
         self._lock = asyncio.Lock()
         self._last_tick: tuple[Prices, dict[str, float]] | None = None
         self._replan: asyncio.Task[None] | None = None
+
+    name = "planner"
+
+    def health(self) -> str:
+        return OK if self._subs else "stopped"
 
     async def start(self) -> None:
         bus = self.platform.bus
@@ -283,7 +293,10 @@ class PlanLoop:
         return age > timedelta(seconds=max(3 * self.min_interval_s, 300))
 
     async def on_tick(self, event: Event) -> None:
-        prices, electricity = prices_from_tick(event.data)
+        parsed = prices_from_tick(event.parse(MarketTick), at=datetime.fromisoformat(event.ts))
+        if parsed is None:
+            return
+        prices, electricity = parsed
         if self._stale(prices):
             return
         self._last_tick = (prices, electricity)
@@ -296,7 +309,7 @@ class PlanLoop:
                             previous=previous, last_change=last_change)
 
     async def on_demand(self, event: Event) -> None:
-        if event.data.get("status") not in DEMAND_CHANGES or self._last_tick is None:
+        if event.parse(WorkloadState).status not in DEMAND_CHANGES or self._last_tick is None:
             return
         if self._replan is None or self._replan.done():
             self._replan = asyncio.create_task(self._replan_soon(), name="economics-replan")

@@ -1,5 +1,5 @@
-"""HTTP routes of the market domain, mounted under /api/v1; `start`/`stop` run its ingestion,
-retention and (when enabled) real-feed pollers."""
+"""HTTP routes of the market domain, mounted under /api/v1 (its ingestion, retention and
+real-feed pollers are a component: `hcp.market.components`)."""
 
 from __future__ import annotations
 
@@ -8,28 +8,16 @@ from typing import Annotated, Any
 
 from fastapi import Query
 
-from hcp.core.platform import Platform, PlatformDep, SessionDep
+from hcp.core.platform import PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.kernel.hashprice import network_hashrate_ths
 from hcp.market import service
-from hcp.market.ingest import STATE_KEY, MarketRuntime, runtime_of
+from hcp.market.ingest import runtime_of
 from hcp.market.schemas import PriceHistoryOut, PricesOut
 
 router = domain_router("market")
 
 DEFAULT_HISTORY_WINDOW = timedelta(hours=24)
-
-
-async def start(platform: Platform) -> None:
-    runtime = MarketRuntime(platform)
-    platform.state[STATE_KEY] = runtime
-    await runtime.start()
-
-
-async def stop(platform: Platform) -> None:
-    runtime = platform.state.pop(STATE_KEY, None)
-    if isinstance(runtime, MarketRuntime):
-        await runtime.stop()
 
 
 def prices_view(prices: service.LatestPrices, *, feeds: list[dict[str, Any]]) -> dict[str, Any]:

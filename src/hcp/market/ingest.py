@@ -18,20 +18,21 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy import delete
 
-from hcp.core.bus import Bus, Event, Subscription
+from hcp.core.bus import Bus, Event, MalformedEvent, Subscription
 from hcp.core.clock import Clock
+from hcp.core.component import tasks_health
 from hcp.core.db import Database, utcnow
 from hcp.core.metrics import REGISTRY
 from hcp.core.outbox import ProcessedEvent, first_delivery
 from hcp.core.platform import Platform
 from hcp.core.tasks import cancel_tasks
+from hcp.kernel.events import MarketTick
 from hcp.market import service
 from hcp.market.feeds import build_feeds
 from hcp.market.poller import FeedPoller
 
 log = structlog.get_logger(__name__)
 
-STATE_KEY = "market"
 CONSUMER = "market-ingest"
 # Ids of applied ticks are kept as long as the bus keeps events (NATS stream max_age), after
 # which no redelivery can come.
@@ -54,11 +55,11 @@ class MarketIngester:
 
     async def handle(self, event: Event) -> None:
         try:
-            observations = service.observations_from_tick(event.data, fallback_ts=event.ts)
-        except service.MalformedTick as exc:
+            tick = event.parse(MarketTick)  # malformed: the bus logs it and dead-letters it once
+        except MalformedEvent:
             TICKS.labels(outcome="malformed").inc()
-            log.warning("malformed market tick dropped", event_id=event.id, error=str(exc))
-            return
+            raise
+        observations = service.observations_from_tick(tick, fallback_ts=event.ts)
         async with self.db.transaction() as session:
             if not await first_delivery(session, consumer=self.consumer, event_id=event.id):
                 TICKS.labels(outcome="duplicate").inc()
@@ -85,6 +86,11 @@ class MarketRuntime:
                                      timeout_s=self.settings.feed_timeout_s, transport=transport)
         self._subscription: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
+
+    name = "market"
+
+    def health(self) -> str:
+        return tasks_health(self._tasks) if self._subscription is not None else "stopped"
 
     async def start(self) -> None:
         if self.settings.ingest:
@@ -139,5 +145,4 @@ class MarketRuntime:
 
 
 def runtime_of(platform: Platform) -> MarketRuntime | None:
-    runtime = platform.state.get(STATE_KEY)
-    return runtime if isinstance(runtime, MarketRuntime) else None
+    return platform.components.get(MarketRuntime)

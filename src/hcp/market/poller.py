@@ -26,6 +26,7 @@ from hcp.core.bus import Bus
 from hcp.core.clock import Clock
 from hcp.core.metrics import REGISTRY
 from hcp.core.tasks import cancel_tasks
+from hcp.kernel.events import MarketTick
 from hcp.kernel.hashprice import hashprice_usd_per_th_day, network_hashrate_ths
 from hcp.market.feeds import Feed, FeedError, PricePoint
 from hcp.market.service import (
@@ -163,7 +164,7 @@ class FeedPoller:
                 if current is None or current.ts <= point.ts:
                     self.observed[point.series] = point
             body = compose_tick(self.observed, ts=now)
-            await self.bus.emit("market.tick", body, ts=now)
+            await self.bus.emit(MarketTick.model_validate(body), ts=now)
         return True
 
     def feed_views(

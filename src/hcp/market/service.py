@@ -11,19 +11,21 @@ judged on the platform's clock (the caller passes `now`), never on wall time, so
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hcp.core.bus import validation_summary
 from hcp.core.db import upsert
 from hcp.core.errors import InvalidInput
-from hcp.market.models import SERIES_LENGTH, SOURCE_LENGTH, MarketLatest, MarketPrice
+from hcp.kernel.events import MarketTick
+from hcp.market.models import SERIES_LENGTH, MarketLatest, MarketPrice
 
 BTC_USD: Final = "btc_usd"
 NETWORK_DIFFICULTY: Final = "network_difficulty"
@@ -37,21 +39,6 @@ KEYED_KINDS: Final = (ELECTRICITY_USD_PER_MWH, GPU_SPOT_USD_PER_HOUR)
 KINDS: Final = SCALAR_KINDS + KEYED_KINDS
 # What the economics needs before it can plan at all; GPU spot is optional (no public feed).
 REQUIRED: Final = (*SCALAR_KINDS, ELECTRICITY_USD_PER_MWH)
-SIM_SOURCE: Final = "sim"
-
-# Lowest value each kind may take (exclusive where noted); electricity may go negative.
-_BOUNDS: Final[dict[str, tuple[float | None, bool]]] = {
-    BTC_USD: (0.0, True),
-    NETWORK_DIFFICULTY: (0.0, True),
-    FEES_BTC_PER_BLOCK: (0.0, False),
-    HASHPRICE_USD_PER_TH_DAY: (0.0, False),
-    ELECTRICITY_USD_PER_MWH: (None, False),
-    GPU_SPOT_USD_PER_HOUR: (0.0, False),
-}
-_KEY_NAMES: Final = {ELECTRICITY_USD_PER_MWH: "market node", GPU_SPOT_USD_PER_HOUR: "GPU model"}
-_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-_SOURCE = re.compile(rf"^[a-z0-9_.\-]{{1,{SOURCE_LENGTH}}}$")
-
 
 def series_name(kind: str, key: str | None = None) -> str:
     return f"{kind}:{key}" if key else kind
@@ -91,76 +78,38 @@ class MalformedTick(ValueError):
     """A `market.tick` body that cannot be stored; the message says which field and why."""
 
 
-def _number(value: Any, kind: str, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MalformedTick(f"{where}: {value!r} is not a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise MalformedTick(f"{where}: {value!r} is not a finite number")
-    low, strict = _BOUNDS[kind]
-    if low is not None and (number <= low if strict else number < low):
-        raise MalformedTick(f"{where}: {value!r} must be {'>' if strict else '>='} {low:g}")
-    return number
-
-
-def _timestamp(value: Any, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise MalformedTick(f"{where}: {value!r} is not an ISO 8601 timestamp")
+def parse_tick(data: Mapping[str, Any]) -> MarketTick:
+    """A `market.tick` body (a dict) as the event model, or `MalformedTick` naming the fields."""
     try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise MalformedTick(f"{where}: {value!r} is not an ISO 8601 timestamp") from None
-    if ts.tzinfo is None:
-        raise MalformedTick(f"{where}: {value!r} has no UTC offset")
-    return ts.astimezone(UTC)
+        return MarketTick.model_validate(data)
+    except ValidationError as exc:
+        raise MalformedTick(validation_summary(exc)) from exc
 
 
-def _source(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _SOURCE.match(value):
-        raise MalformedTick(f"{where}: {value!r} is not a source name (lowercase, at most {SOURCE_LENGTH})")
-    return value
-
-
-def observations_from_tick(data: Mapping[str, Any], *, fallback_ts: str | None = None) -> list[Observation]:
-    """The observations a `market.tick` body carries (the shape of `MarketTick.to_event()`).
+def observations_from_tick(
+    data: Mapping[str, Any] | MarketTick, *, fallback_ts: str | None = None,
+) -> list[Observation]:
+    """The observations a `market.tick` carries (the event model checks every field).
 
     A tick may carry only some series (a real feed knows no GPU spot price). Beyond the
     simulator's shape, a tick may name its `source` (default "sim") and, per series, `sources`
     and `series_ts` (the feeds' composed ticks say where and when each value was observed).
     Raises `MalformedTick` if anything in it is unusable: a tick is stored whole or not at all.
     """
-    if not isinstance(data, Mapping):
-        raise MalformedTick(f"a tick is a JSON object, not {type(data).__name__}")
-    raw_ts = data.get("ts", fallback_ts)
-    tick_ts = _timestamp(raw_ts, "ts")
-    source = _source(data.get("source", SIM_SOURCE), "source")
-    sources = data.get("sources") or {}
-    series_ts = data.get("series_ts") or {}
-    if not isinstance(sources, Mapping) or not isinstance(series_ts, Mapping):
-        raise MalformedTick("sources and series_ts must be JSON objects keyed by series")
-
-    values: list[tuple[str, float]] = []  # series, value
-    for kind in SCALAR_KINDS:
-        if data.get(kind) is not None:
-            values.append((kind, _number(data[kind], kind, kind)))
+    tick = data if isinstance(data, MarketTick) else parse_tick(data)
+    if tick.ts is None and fallback_ts is None:
+        raise MalformedTick("ts: a tick needs a time")
+    tick_ts = tick.at(fallback_ts or "").astimezone(UTC)
+    values: list[tuple[str, float]] = [
+        (kind, value) for kind in SCALAR_KINDS if (value := getattr(tick, kind)) is not None]
     for kind in KEYED_KINDS:
-        by_key = data.get(kind)
-        if by_key is None:
-            continue
-        if not isinstance(by_key, Mapping):
-            raise MalformedTick(f"{kind}: expected an object keyed by {_KEY_NAMES[kind]}")
-        for key, value in by_key.items():
-            if not isinstance(key, str) or not _KEY.match(key):
-                raise MalformedTick(f"{kind}: {key!r} is not a valid key (letters, digits, _.-, at most 64)")
-            name = series_name(kind, key)
-            values.append((name, _number(value, kind, f"{kind}.{key}")))
-
-    observations = []
-    for name, value in values:
-        ts = _timestamp(series_ts[name], f"series_ts.{name}") if name in series_ts else tick_ts
-        src = _source(sources[name], f"sources.{name}") if name in sources else source
-        observations.append(Observation(series=name, value=value, ts=ts, source=src))
-    return observations
+        by_key: dict[str, float] = getattr(tick, kind)
+        values.extend((series_name(kind, key), value) for key, value in by_key.items())
+    return [
+        Observation(series=name, value=value, ts=tick.series_ts.get(name, tick_ts).astimezone(UTC),
+                    source=tick.sources.get(name, tick.source))
+        for name, value in values
+    ]
 
 
 async def record_observations(

@@ -1,5 +1,5 @@
-"""HTTP routes of the orchestrator domain (workloads and switches), mounted under /api/v1;
-`start`/`stop` run the orchestrator loop.
+"""HTTP routes of the orchestrator domain (workloads and switches), mounted under /api/v1
+(the workload loop is a component: `hcp.orchestrator.components`).
 
 Customers submit, list and cancel their own tenant's workloads (another tenant's is not found);
 staff see every tenant's and submit on behalf of one, naming it as `tenant_id`.
@@ -17,9 +17,8 @@ from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, Principal, acting_tenant, require_role
 from hcp.kernel.enums import WorkloadStatus
 from hcp.orchestrator import service
-from hcp.orchestrator.demand import DemoDemand
 from hcp.orchestrator.lifecycle import workload_view
-from hcp.orchestrator.loop import STATE_KEY, OrchestratorLoop, loop_of
+from hcp.orchestrator.loop import loop_of
 from hcp.orchestrator.schemas import (
     SwitchList,
     WorkloadDetail,
@@ -30,32 +29,9 @@ from hcp.orchestrator.schemas import (
 
 router = domain_router("orchestrator")
 STAFF = require_role("operator")
-DEMAND_KEY = "orchestrator.demand"
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, description="items to skip")]
-
-
-async def start(platform: Platform) -> None:
-    settings = platform.settings
-    if not settings.orchestrator.run:
-        return
-    loop = OrchestratorLoop(platform)
-    platform.state[STATE_KEY] = loop
-    await loop.start()
-    if settings.demo and settings.orchestrator.demo_demand:
-        demand = DemoDemand(platform)
-        platform.state[DEMAND_KEY] = demand
-        await demand.start()
-
-
-async def stop(platform: Platform) -> None:
-    demand = platform.state.pop(DEMAND_KEY, None)
-    if isinstance(demand, DemoDemand):
-        await demand.stop()
-    loop = platform.state.pop(STATE_KEY, None)
-    if isinstance(loop, OrchestratorLoop):
-        await loop.stop()
 
 
 def _wake(platform: Platform) -> None:

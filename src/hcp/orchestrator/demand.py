@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy import func, select
 
 from hcp.auth import service as auth
+from hcp.core.component import tasks_health
 from hcp.core.errors import HCPError
 from hcp.core.platform import Platform
 from hcp.core.security import Principal
@@ -71,6 +72,11 @@ class DemoDemand:
         self.rng = random.Random(seed)
         self.submitted = 0
         self._task: asyncio.Task[None] | None = None
+
+    name = "demo-demand"
+
+    def health(self) -> str:
+        return tasks_health([self._task]) if self._task is not None else "stopped"
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="orchestrator-demo-demand")

@@ -18,13 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.core.db import new_id
 from hcp.core.errors import Conflict, NotFound
+from hcp.core.money import PRICE_SCALE
 from hcp.core.outbox import add_event
+from hcp.kernel.enums import FINAL_STATUSES, WAITING_STATUSES, WorkloadStatus
+from hcp.kernel.events import WorkloadState
 from hcp.orchestrator.models import Workload, WorkloadEvent
+from hcp.resources import service as resources
 
 WORKLOAD_STATE = "workload.state"
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
-PRICE_SCALE = Decimal("0.0001")
-ACTIVE = ("submitted", "queued", "scheduled", "switching", "running", "preempted")
+TERMINAL = FINAL_STATUSES
+ACTIVE = tuple(s for s in WorkloadStatus if s not in FINAL_STATUSES)
+PLACED_STATUSES = frozenset({WorkloadStatus.SCHEDULED, WorkloadStatus.SWITCHING, WorkloadStatus.RUNNING})
 
 
 class IllegalTransition(Conflict):
@@ -68,7 +72,7 @@ def workload_view(workload: Workload) -> dict[str, Any]:
         "facility_id": workload.facility_id, "submitted_at": workload.submitted_at,
         "queued_at": workload.queued_at, "started_at": workload.started_at,
         "finished_at": workload.finished_at, "failure_reason": workload.failure_reason,
-        "wait_reason": workload.wait_reason if workload.status in ("queued", "preempted", "submitted") else None,
+        "wait_reason": workload.wait_reason if workload.status in WAITING_STATUSES else None,
         "preemptions": workload.preemptions, "created_by": workload.created_by,
     }
 
@@ -121,27 +125,27 @@ async def _requeue(session: AsyncSession, workload: Workload, change: Change) ->
 
 
 TRANSITIONS: dict[tuple[str | None, str], Transition] = {
-    (None, "submitted"): Transition(),
-    ("submitted", "queued"): Transition(effect=_enqueue),
-    ("submitted", "cancelled"): Transition(effect=_finish),
-    ("queued", "scheduled"): Transition(guard=_units_fit, effect=_place),
-    ("queued", "cancelled"): Transition(effect=_finish),
-    ("scheduled", "switching"): Transition(guard=_holds_units),
+    (None, WorkloadStatus.SUBMITTED): Transition(),
+    (WorkloadStatus.SUBMITTED, WorkloadStatus.QUEUED): Transition(effect=_enqueue),
+    (WorkloadStatus.SUBMITTED, WorkloadStatus.CANCELLED): Transition(effect=_finish),
+    (WorkloadStatus.QUEUED, WorkloadStatus.SCHEDULED): Transition(guard=_units_fit, effect=_place),
+    (WorkloadStatus.QUEUED, WorkloadStatus.CANCELLED): Transition(effect=_finish),
+    (WorkloadStatus.SCHEDULED, WorkloadStatus.SWITCHING): Transition(guard=_holds_units),
     # A placement that could not be carried out (a restart in between): back to the queue.
-    ("scheduled", "queued"): Transition(effect=_requeue),
-    ("scheduled", "cancelled"): Transition(effect=_finish),
-    ("switching", "running"): Transition(guard=_holds_units, effect=_start),
-    ("switching", "queued"): Transition(effect=_requeue),
-    ("switching", "failed"): Transition(effect=_fail),
-    ("switching", "cancelled"): Transition(effect=_finish),
-    ("running", "completed"): Transition(effect=_finish),
-    ("running", "failed"): Transition(effect=_fail),  # a unit lost mid-run
-    ("running", "cancelled"): Transition(effect=_finish),
-    ("running", "preempted"): Transition(effect=_preempt),
+    (WorkloadStatus.SCHEDULED, WorkloadStatus.QUEUED): Transition(effect=_requeue),
+    (WorkloadStatus.SCHEDULED, WorkloadStatus.CANCELLED): Transition(effect=_finish),
+    (WorkloadStatus.SWITCHING, WorkloadStatus.RUNNING): Transition(guard=_holds_units, effect=_start),
+    (WorkloadStatus.SWITCHING, WorkloadStatus.QUEUED): Transition(effect=_requeue),
+    (WorkloadStatus.SWITCHING, WorkloadStatus.FAILED): Transition(effect=_fail),
+    (WorkloadStatus.SWITCHING, WorkloadStatus.CANCELLED): Transition(effect=_finish),
+    (WorkloadStatus.RUNNING, WorkloadStatus.COMPLETED): Transition(effect=_finish),
+    (WorkloadStatus.RUNNING, WorkloadStatus.FAILED): Transition(effect=_fail),  # a unit lost mid-run
+    (WorkloadStatus.RUNNING, WorkloadStatus.CANCELLED): Transition(effect=_finish),
+    (WorkloadStatus.RUNNING, WorkloadStatus.PREEMPTED): Transition(effect=_preempt),
     # Drift found by reconciliation (its units were taken away): run it again from the queue.
-    ("running", "queued"): Transition(effect=_requeue),
-    ("preempted", "queued"): Transition(effect=_enqueue),
-    ("preempted", "cancelled"): Transition(effect=_finish),
+    (WorkloadStatus.RUNNING, WorkloadStatus.QUEUED): Transition(effect=_requeue),
+    (WorkloadStatus.PREEMPTED, WorkloadStatus.QUEUED): Transition(effect=_enqueue),
+    (WorkloadStatus.PREEMPTED, WorkloadStatus.CANCELLED): Transition(effect=_finish),
 }
 
 
@@ -150,7 +154,7 @@ def allowed(from_status: str | None, to_status: str) -> bool:
 
 
 async def transition(
-    session: AsyncSession, workload: Workload, to_status: str, *, change: Change,
+    session: AsyncSession, workload: Workload, to_status: WorkloadStatus, *, change: Change,
 ) -> Workload:
     """Move `workload` (a row of this session, locked by `lock`) to `to_status`, or raise
     `IllegalTransition`. The caller commits."""
@@ -170,8 +174,11 @@ async def transition(
     session.add(WorkloadEvent(workload_id=workload.id, from_status=from_status, to_status=to_status,
                               at=change.at, reason=None if change.reason is None else change.reason[:500]))
     await session.flush()
-    add_event(session, WORKLOAD_STATE, {**workload_view(workload), "previous_status": from_status},
-              ts=change.at)
+    # The GPUs' model while it holds them (billing rates work for "any" GPU by it).
+    placed = await resources.model_of(session=session, unit_ids=list(workload.units or [])) \
+        if to_status in PLACED_STATUSES else None
+    add_event(session, WorkloadState.model_validate(
+        {**workload_view(workload), "previous_status": from_status, "placed_gpu_model": placed}), ts=change.at)
     return workload
 
 
@@ -183,7 +190,7 @@ async def create(session: AsyncSession, workload: Workload, *, at: datetime) -> 
     workload.units = []
     workload.preemptions = 0
     session.add(workload)
-    return await transition(session, workload, "submitted", change=Change(at=at, reason="submitted"))
+    return await transition(session, workload, WorkloadStatus.SUBMITTED, change=Change(at=at, reason="submitted"))
 
 
 async def lock(session: AsyncSession, workload_id: str) -> Workload:

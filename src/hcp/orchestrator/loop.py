@@ -19,10 +19,12 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hcp.core.component import tasks_health
 from hcp.core.errors import Conflict, HCPError
 from hcp.core.leadership import Leadership
 from hcp.core.platform import Platform
 from hcp.economics import service as economics
+from hcp.kernel.enums import PlanMode, UnitStatus, WorkloadStatus
 from hcp.orchestrator import lifecycle
 from hcp.orchestrator.lifecycle import ACTIVE, Change
 from hcp.orchestrator.metrics import PLACEMENTS, RUNNING, SWITCH_LATENCY
@@ -34,7 +36,6 @@ from hcp.router.scheduler import Job, classify
 
 log = structlog.get_logger(__name__)
 
-STATE_KEY = "orchestrator"
 STOP_GRACE_S = 5.0
 LOOP_LOCK_KEY = 0x4843_5002  # one workload loop per deployment when several replicas run
 
@@ -57,6 +58,11 @@ class OrchestratorLoop(Reconciliation):
 
     def wake(self) -> None:
         self._wake.set()
+
+    name = "workload-loop"
+
+    def health(self) -> str:
+        return tasks_health([self._task]) if self._task is not None else "stopped"
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="orchestrator-loop")
@@ -126,7 +132,7 @@ class OrchestratorLoop(Reconciliation):
                 select(Workload.id, Workload.status).where(Workload.status.in_(ACTIVE)))).all()
             active = {wid: status for wid, status in rows}
             held_back = self._held_back_now()
-            fresh_ids = [wid for wid, st in active.items() if st == "queued" and wid not in s.queue
+            fresh_ids = [wid for wid, st in active.items() if st == WorkloadStatus.QUEUED and wid not in s.queue
                          and wid not in s.running and wid not in held_back]
             fresh = (await session.execute(select(Workload).where(Workload.id.in_(fresh_ids)))).scalars().all() \
                 if fresh_ids else []
@@ -142,9 +148,9 @@ class OrchestratorLoop(Reconciliation):
             self._spawn(self._unload_and_free(wid, gpus), f"orchestrator-free-{wid}")
         # Units lost under running work.
         for job in list(s.running.values()):
-            if job.id in self.busy or active.get(job.id) != "running":
+            if job.id in self.busy or active.get(job.id) != WorkloadStatus.RUNNING:
                 continue
-            lost = [g for g in job.gpus if g not in units or units[g]["status"] == "offline"]
+            lost = [g for g in job.gpus if g not in units or units[g]["status"] == UnitStatus.OFFLINE]
             if lost:
                 await self._fail(job.id, f"unit lost: {', '.join(lost)}")
         # Completions, on the platform's clock.
@@ -198,7 +204,7 @@ class OrchestratorLoop(Reconciliation):
             async with self.platform.db.transaction() as session:
                 await allocation.lock_roles(session)
                 w = await lifecycle.lock(session, job.id)
-                if w.status != "queued":
+                if w.status != WorkloadStatus.QUEUED:
                     raise Conflict(f"workload {job.id} is {w.status}")
                 await self._refuse_rented(session, gpus)
                 # Admitted work is a commitment unless its owner's budget says otherwise: the month's
@@ -208,11 +214,12 @@ class OrchestratorLoop(Reconciliation):
                     session=session, unit_ids=list(gpus), workload_id=w.id, tenant_id=w.tenant_id,
                     expected_end_at=at + timedelta(seconds=max(1.0, w.duration_s)), at=at)
                 w.wait_reason = None
-                await lifecycle.transition(session, w, "scheduled",
+                await lifecycle.transition(session, w, WorkloadStatus.SCHEDULED,
                                            change=Change(at=at, reason="placed", units=tuple(gpus),
                                                          facility_id=facility_id))
                 # Switching starts at once: one transaction for both steps.
-                await lifecycle.transition(session, w, "switching", change=Change(at=at, reason="switching in"))
+                await lifecycle.transition(session, w, WorkloadStatus.SWITCHING,
+                                           change=Change(at=at, reason="switching in"))
         except HCPError as exc:
             log.info("placement not carried out", workload_id=job.id, reason=str(exc))
             if job.id in self.scheduler.running:
@@ -241,7 +248,7 @@ class OrchestratorLoop(Reconciliation):
         record = await economics.latest_plan_record(session=session)
         if record is None:
             return
-        rented = {d["unit_id"] for d in record.decisions if d["mode"] == "spot"} & set(gpus)
+        rented = {d["unit_id"] for d in record.decisions if d["mode"] == PlanMode.SPOT} & set(gpus)
         if rented:
             raise Conflict(f"the newest plan rents {', '.join(sorted(rented))} on spot", code="unit_rented")
 
@@ -278,13 +285,15 @@ class OrchestratorLoop(Reconciliation):
             async with self.platform.db.transaction() as session:
                 session.add_all([r for r in results if isinstance(r, Switch)])
                 w = await lifecycle.lock(session, workload_id)
-                if w.status != "switching":  # cancelled meanwhile: the tick frees its GPUs
+                if w.status != WorkloadStatus.SWITCHING:  # cancelled meanwhile: the tick frees its GPUs
                     return
                 if failed:
                     await allocation.release(session=session, workload_id=workload_id, reason="switch failed", at=at)
-                    await lifecycle.transition(session, w, "failed", change=Change(at=at, reason=str(failed[0])))
+                    await lifecycle.transition(session, w, WorkloadStatus.FAILED,
+                                               change=Change(at=at, reason=str(failed[0])))
                 else:
-                    await lifecycle.transition(session, w, "running", change=Change(at=at, reason="switched in"))
+                    await lifecycle.transition(session, w, WorkloadStatus.RUNNING,
+                                               change=Change(at=at, reason="switched in"))
             if failed:
                 if workload_id in self.scheduler.running:
                     self.scheduler.finish(workload_id)
@@ -304,8 +313,9 @@ class OrchestratorLoop(Reconciliation):
             at = self.platform.clock.now()
             async with self.platform.db.transaction() as session:
                 w = await lifecycle.lock(session, workload_id)
-                if w.status == "running":
-                    await lifecycle.transition(session, w, "completed", change=Change(at=at, reason="ran its duration"))
+                if w.status == WorkloadStatus.RUNNING:
+                    await lifecycle.transition(session, w, WorkloadStatus.COMPLETED,
+                                               change=Change(at=at, reason="ran its duration"))
                     await allocation.release(session=session, workload_id=workload_id, reason="completed", at=at)
             job = self.scheduler.running.get(workload_id)
             if job is not None:
@@ -341,8 +351,8 @@ class OrchestratorLoop(Reconciliation):
         at = self.platform.clock.now()
         async with self.platform.db.transaction() as session:
             w = await lifecycle.lock(session, workload_id)
-            if w.status == "running":
-                await lifecycle.transition(session, w, "failed", change=Change(at=at, reason=reason))
+            if w.status == WorkloadStatus.RUNNING:
+                await lifecycle.transition(session, w, WorkloadStatus.FAILED, change=Change(at=at, reason=reason))
                 await allocation.release(session=session, workload_id=workload_id, reason=reason, at=at)
         self._forget(workload_id)
 
@@ -351,11 +361,11 @@ class OrchestratorLoop(Reconciliation):
         at = self.platform.clock.now()
         async with self.platform.db.transaction() as session:
             w = await lifecycle.lock(session, workload_id)
-            if w.status == "running":
+            if w.status == WorkloadStatus.RUNNING:
                 reason = f"preempted by {by}"
-                await lifecycle.transition(session, w, "preempted", change=Change(at=at, reason=reason))
+                await lifecycle.transition(session, w, WorkloadStatus.PREEMPTED, change=Change(at=at, reason=reason))
                 await allocation.release(session=session, workload_id=workload_id, reason=reason, at=at)
-                await lifecycle.transition(session, w, "queued", change=Change(at=at, reason="requeued"))
+                await lifecycle.transition(session, w, WorkloadStatus.QUEUED, change=Change(at=at, reason="requeued"))
         self.run_started.pop(workload_id, None)
         job = self.scheduler.queue.get(workload_id)
         if job is not None:
@@ -363,5 +373,4 @@ class OrchestratorLoop(Reconciliation):
 
 
 def loop_of(platform: Platform) -> OrchestratorLoop | None:
-    loop = platform.state.get(STATE_KEY)
-    return loop if isinstance(loop, OrchestratorLoop) else None
+    return platform.components.get(OrchestratorLoop)

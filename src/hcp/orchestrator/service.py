@@ -185,3 +185,4 @@ async def queued_demand(session: AsyncSession) -> list[WorkloadDemand]:
                                      price_usd_per_gpu_hour=float(price), tenant_id=w.tenant_id,
                                      max_price_usd_per_gpu_hour=None if limit is None else float(limit)))
     return demand
+

@@ -1,5 +1,5 @@
 """Routes of the realtime domain: the `/ws` WebSocket (mounted at the root, as the gateway routes
-it) and `GET /api/v1/realtime/channels`; `start`/`stop` run the hub.
+it) and `GET /api/v1/realtime/channels` (the hub is a component).
 
 Protocol (docs/API.md): connect to `/ws?token=JWT_OR_API_KEY[&last_id=ID]` (or send the
 credential as `Authorization: Bearer` / `X-API-Key`), send `{"action": "subscribe", "channels":
@@ -26,10 +26,10 @@ from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, authenticate
 from hcp.core.tasks import cancel_tasks
 from hcp.realtime.hub import CHANNELS, CLOSE_TRY_LATER, Client, Hub, allowed_channels, control
+from hcp.realtime.schemas import ChannelList
 
 log = structlog.get_logger(__name__)
 
-STATE_KEY = "realtime"
 # How long a dropped client's close frame may wait behind what it did not read.
 CLOSE_TIMEOUT_S = 1.0
 
@@ -37,30 +37,15 @@ router = domain_router("realtime")
 root_router = APIRouter(tags=["realtime"])
 
 
-async def start(platform: Platform) -> None:
-    hub = Hub(platform.bus, platform.settings.realtime)
-    platform.state[STATE_KEY] = hub
-    await hub.start()
-
-
-async def stop(platform: Platform) -> None:
-    hub = platform.state.pop(STATE_KEY, None)
-    if isinstance(hub, Hub):
-        await hub.stop()
-
-
 def hub_of(platform: Platform) -> Hub:
-    hub = platform.state.get(STATE_KEY)
-    if not isinstance(hub, Hub):
-        raise RuntimeError("the realtime hub is not running in this process")
-    return hub
+    return platform.components.require(Hub)
 
 
 @router.get("/realtime/channels", summary="The WebSocket channels, and which of them you may subscribe to")
-async def list_channels(principal: CurrentUser) -> dict[str, Any]:
+async def list_channels(principal: CurrentUser) -> ChannelList:
     mine = allowed_channels(principal)
-    return {"items": [{"name": name, "events": list(subjects), "allowed": name in mine}
-                      for name, subjects in CHANNELS.items()], "total": len(CHANNELS)}
+    return ChannelList.model_validate({"items": [{"name": name, "events": list(subjects), "allowed": name in mine}
+                                                 for name, subjects in CHANNELS.items()], "total": len(CHANNELS)})
 
 
 @root_router.websocket("/ws")

@@ -23,6 +23,7 @@ import structlog
 from prometheus_client import Counter, Gauge
 
 from hcp.core.bus import Bus, Event, Subscription, json_default
+from hcp.core.component import tasks_health
 from hcp.core.metrics import REGISTRY
 from hcp.core.security import Principal
 from hcp.core.settings import RealtimeSettings
@@ -109,6 +110,11 @@ class Hub:
         self.delivered = 0  # messages put in client queues, for the benchmark
 
     # --- life cycle ------------------------------------------------------------------------------
+    name = "realtime-hub"
+
+    def health(self) -> str:
+        return tasks_health(self._tasks) if self._subs else "stopped"
+
     async def start(self) -> None:
         for pattern in SUBSCRIPTIONS:
             self._subs.append(await self.bus.subscribe(pattern, self._on_event))

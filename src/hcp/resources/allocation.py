@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hcp.core.db import utcnow
+from hcp.core.db import lock_until_commit, utcnow
 from hcp.core.errors import Conflict, InvalidInput, NotFound
 from hcp.core.paging import page
 from hcp.kernel.enums import UnitStatus
@@ -31,9 +31,7 @@ ROLES_LOCK_KEY = 0x4843_5003
 async def lock_roles(session: AsyncSession) -> None:
     """Serialise writers of units' roles until the transaction ends. PostgreSQL: a transaction
     advisory lock. SQLite needs none: every writing transaction begins IMMEDIATE, one at a time."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ROLES_LOCK_KEY})
+    await lock_until_commit(session, ROLES_LOCK_KEY)
 
 
 async def allocate(

@@ -1,5 +1,6 @@
 """HTTP routes of the resources domain (facilities, racks, units, telemetry, capacity, discovery,
-agents, commands, allocations), mounted under /api/v1; `start`/`stop` run its control loops.
+agents, commands, allocations), mounted under /api/v1 (its control loops are
+components: `hcp.resources.components`).
 
 Reads are for every role; discovery, commands and placement are for operators and admins, and
 a customer sees only its own tenant's allocations (role checks arrive with the auth domain: the
@@ -14,13 +15,13 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from hcp.core.errors import InvalidInput
-from hcp.core.platform import Platform, PlatformDep, SessionDep
+from hcp.core.platform import PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import require_role
 from hcp.drivers.base import UnitIdentity
 from hcp.kernel.enums import Health, UnitKind, UnitStatus
-from hcp.resources import allocation, capacity, discovery, fleet_metrics, service, telemetry
-from hcp.resources.runtime import STATE_KEY, ResourcesRuntime, runtime_of
+from hcp.resources import allocation, capacity, discovery, service, telemetry
+from hcp.resources.runtime import runtime_of
 from hcp.resources.schemas import (
     AgentRegisterIn,
     AgentRegisterOut,
@@ -52,20 +53,6 @@ STAFF = require_role("operator")
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, description="items to skip")]
 DEFAULT_TELEMETRY_WINDOW = timedelta(hours=1)
-
-
-async def start(platform: Platform) -> None:
-    runtime = ResourcesRuntime(platform)
-    platform.state[STATE_KEY] = runtime
-    await runtime.start()
-    await fleet_metrics.start(platform)
-
-
-async def stop(platform: Platform) -> None:
-    await fleet_metrics.stop(platform)
-    runtime = platform.state.pop(STATE_KEY, None)
-    if isinstance(runtime, ResourcesRuntime):
-        await runtime.stop()
 
 
 # --- facilities and racks ----------------------------------------------------------------------

@@ -1,41 +1,25 @@
-"""Fleet aggregates: hashrate, power by facility and mode, GPU use, queue depth and plan profit,
-published as one `fleet.metrics` event every `metrics.interval_s` and exposed at /metrics.
+"""Fleet aggregates: hashrate, power by facility and mode, GPU use, from the units table.
 
-The fleet's state is in the units table: one query sums it in the database, grouped by facility,
-kind, status and mode, so Python sees a few dozen rows whether the fleet has 30 units or 100k.
-The snapshot is refreshed once per interval and shared by the stream and the gauges; the queue
-depth is in the orchestrator's memory and is read at scrape time. One replica publishes.
+One query sums the fleet in the database, grouped by facility, kind, status and mode, so Python
+sees a few dozen rows whether the fleet has 30 units or 100k. `hcp.orchestrator.fleet_metrics`
+joins them with the queue and the plan's profit and publishes `fleet.metrics`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
-from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Final
 
 import structlog
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hcp.core.leadership import Leadership
-from hcp.core.metrics import REGISTRY
-from hcp.core.platform import Platform
-from hcp.core.tasks import cancel_tasks
 from hcp.resources.capacity import IDLE_ASIC_W, UNASSIGNED
 from hcp.resources.models import Unit
 
 log = structlog.get_logger(__name__)
 
-SUBJECT: Final = "fleet.metrics"
-STATE_KEY: Final = "resources.fleet_metrics"
-FLEET_METRICS_LOCK_KEY: Final = 0x4843_5046  # "HCPF": one publisher of `fleet.metrics` per deployment
 POWER_MODES: Final = ("mining", "ai", "idle", "curtailed")
 GPU_STATES: Final = ("busy", "idle", "unavailable")
 # A unit's mode as the power it draws is spent: a GPU running a workload (or rented on the spot
@@ -179,167 +163,4 @@ def aggregate(groups: Iterable[UnitGroup]) -> FleetAggregates:
         gpu_utilization_fleet=sum(total for total, _ in util.values()) / total_n if total_n else None,
     )
 
-
-def queue_depth(platform: Platform) -> dict[str, int] | None:
-    """Workloads waiting per queue class, as the orchestrator of this process knows them (None
-    when the workload loop runs in another process: split mode's orchestrator exposes
-    `hcp_queue_depth` there)."""
-    from hcp.orchestrator.service import queue_depth as orchestrator_queue_depth
-
-    return orchestrator_queue_depth(platform)
-
-
-@dataclass(frozen=True)
-class FleetSnapshot:
-    ts: datetime
-    fleet: FleetAggregates
-    profit_usd_per_hour: float | None
-    queue_depth: dict[str, int] | None
-    computed_in_s: float = field(default=0.0, compare=False)
-
-    def payload(self) -> dict[str, Any]:
-        """The body of a `fleet.metrics` event."""
-        f = self.fleet
-        power = {mode: round(w, 1) for mode, w in f.power_by_mode().items()}
-        power["total"] = round(sum(f.power_by_mode().values()), 1)
-        return {
-            "ts": self.ts.isoformat(),
-            "hashrate_ths": round(f.hashrate_ths, 3),
-            "power_w": power,
-            "power_w_by_facility": {k: round(v, 1) for k, v in sorted(f.power_by_facility().items())},
-            "gpu_utilization": None if f.gpu_utilization_fleet is None else round(f.gpu_utilization_fleet, 4),
-            "gpus_busy": f.gpus_busy,
-            "gpus_total": f.gpus_total,
-            "asics_mining": f.asics_mining,
-            "profit_usd_per_hour": None if self.profit_usd_per_hour is None else round(self.profit_usd_per_hour, 2),
-            "queue_depth": self.queue_depth,
-        }
-
-
-class FleetMetrics:
-    """Refreshes the snapshot every interval; publishes it while this replica holds the lock."""
-
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.settings = platform.settings.metrics
-        self.leadership = Leadership(platform.db, key=FLEET_METRICS_LOCK_KEY)
-        self.snapshot: FleetSnapshot | None = None
-        self.published = 0
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        _SOURCES.append(self)
-        self._task = asyncio.create_task(self._run(), name="resources-fleet-metrics")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_tasks([self._task])
-            self._task = None
-        with contextlib.suppress(ValueError):
-            _SOURCES.remove(self)
-        await self.leadership.release()
-
-    async def refresh(self) -> FleetSnapshot:
-        from hcp.economics.metrics import latest_plan_profit
-
-        started = time.perf_counter()
-        async with self.platform.db.session() as session:
-            fleet = aggregate(await unit_groups(session=session))
-            plan = await latest_plan_profit(session=session)
-        self.snapshot = FleetSnapshot(
-            ts=self.platform.clock.now(), fleet=fleet, profit_usd_per_hour=None if plan is None else plan[1],
-            queue_depth=queue_depth(self.platform), computed_in_s=time.perf_counter() - started,
-        )
-        return self.snapshot
-
-    async def publish_once(self) -> bool:
-        """Refresh, and publish if this replica leads; whether it published."""
-        snapshot = await self.refresh()
-        if not (self.settings.publish and await self.leadership.hold()):
-            return False
-        await self.platform.bus.emit(SUBJECT, snapshot.payload(), ts=snapshot.ts)
-        self.published += 1
-        return True
-
-    async def _run(self) -> None:
-        # The quickest of the last three rounds sets the pace (the interval until three are timed):
-        # a round slowed once by other work (the start-up, a burst of writes) does not stall the
-        # stream for seconds; a fleet too large for the interval does stretch it.
-        recent: deque[float] = deque(maxlen=3)
-        while True:
-            started = time.monotonic()
-            try:
-                await self.publish_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a failed round costs one sample of the stream, not the loop
-                log.warning("fleet metrics round failed", exc_info=True)
-            recent.append(time.monotonic() - started)
-            took = min(recent) if len(recent) == recent.maxlen else 0.0
-            await asyncio.sleep(next_wait(self.settings.interval_s, took))
-
-
-def next_wait(interval_s: float, took_s: float) -> float:
-    """Seconds until the next round: the interval, stretched so that a fleet too large for it
-    (a second per round at 100k units on SQLite) costs at most a fifth of the database's time."""
-    return max(interval_s - took_s, 4.0 * took_s, 0.0)
-
-
-# --- /metrics ----------------------------------------------------------------------------------
-_SOURCES: list[FleetMetrics] = []
-
-
-def _families() -> dict[str, GaugeMetricFamily]:
-    return {
-        "hashrate": GaugeMetricFamily("hcp_fleet_hashrate_ths", "Hashrate of the fleet's online ASICs (TH/s)"),
-        "power": GaugeMetricFamily("hcp_power_watts", "Power drawn by online units, per facility and mode "
-                                   "(mining, ai, idle, curtailed)", labels=["facility", "mode"]),
-        "util": GaugeMetricFamily("hcp_gpu_utilization_ratio", "Mean utilisation (0..1) of the online GPUs",
-                                  labels=["facility"]),
-        "gpus": GaugeMetricFamily("hcp_gpus", "GPUs per facility and state (busy, idle, unavailable)",
-                                  labels=["facility", "state"]),
-        "mining": GaugeMetricFamily("hcp_asics_mining", "ASICs online and mining"),
-        "compute": GaugeMetricFamily("hcp_fleet_metrics_refresh_seconds",
-                                 "Seconds the latest refresh of the fleet aggregates took"),
-    }
-
-
-class FleetCollector(Collector):
-    """The latest snapshot of the fleet."""
-
-    def describe(self) -> Iterable[GaugeMetricFamily]:
-        return list(_families().values())
-
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        families = _families()
-        source = _SOURCES[-1] if _SOURCES else None
-        snapshot = source.snapshot if source is not None else None
-        if snapshot is not None:
-            fleet = snapshot.fleet
-            families["hashrate"].add_metric([], fleet.hashrate_ths)
-            families["mining"].add_metric([], fleet.asics_mining)
-            for (facility, mode), watts in sorted(fleet.power_w.items()):
-                families["power"].add_metric([facility, mode], watts)
-            for facility, ratio in sorted(fleet.gpu_utilization.items()):
-                families["util"].add_metric([facility], ratio)
-            for (facility, state), count in sorted(fleet.gpus.items()):
-                families["gpus"].add_metric([facility, state], count)
-            families["compute"].add_metric([], snapshot.computed_in_s)
-        return list(families.values())
-
-
-REGISTRY.register(FleetCollector())
-
-
-# --- the domain's start/stop -------------------------------------------------------------------
-async def start(platform: Platform) -> None:
-    metrics = FleetMetrics(platform)
-    platform.state[STATE_KEY] = metrics
-    await metrics.start()
-
-
-async def stop(platform: Platform) -> None:
-    metrics = platform.state.pop(STATE_KEY, None)
-    if isinstance(metrics, FleetMetrics):
-        await metrics.stop()
 

@@ -29,6 +29,8 @@ from hcp.core.leadership import Leadership
 from hcp.core.outbox import add_event
 from hcp.core.settings import ResourcesSettings
 from hcp.drivers.base import DriverError, Drivers, Reading, UnitRef
+from hcp.kernel.enums import Health, UnitKind, UnitMode, UnitStatus
+from hcp.kernel.events import UnitState, UnitTelemetry
 from hcp.resources import service, telemetry
 from hcp.resources.models import MODES, Unit
 
@@ -60,20 +62,20 @@ class RoundSummary:
 def assess(
     *, kind: str, metrics: dict[str, Any], errors: Sequence[str], mode: str, nominal_hashrate_ths: float | None,
     settings: ResourcesSettings, ramping: bool = False,
-) -> tuple[str, list[str]]:
+) -> tuple[Health, list[str]]:
     """Health and its reasons from a unit's latest metrics. Reasons name the threshold crossed,
     not the live value, so that they change only when the verdict does."""
     critical: list[str] = []
     warning: list[str] = []
     temp = metrics.get("temp_c")
-    hot_warn, hot_crit = ((settings.asic_temp_warning_c, settings.asic_temp_critical_c) if kind == "asic"
+    hot_warn, hot_crit = ((settings.asic_temp_warning_c, settings.asic_temp_critical_c) if kind == UnitKind.ASIC
                           else (settings.gpu_temp_warning_c, settings.gpu_temp_critical_c))
     if temp is not None:
         if temp >= hot_crit:
             critical.append(f"temperature at or above {hot_crit:g} °C")
         elif temp >= hot_warn:
             warning.append(f"temperature at or above {hot_warn:g} °C")
-    if kind == "asic" and mode == "mining":
+    if kind == UnitKind.ASIC and mode == UnitMode.MINING:
         expected = metrics.get("expected_hashrate_ths") or nominal_hashrate_ths
         hashrate = metrics.get("hashrate_ths")
         if expected and hashrate is not None and not ramping:
@@ -85,14 +87,14 @@ def assess(
         fan = metrics.get("fan_min_rpm")
         if fan is not None and fan < settings.fan_min_rpm:
             warning.append(f"a fan below {settings.fan_min_rpm:g} rpm")
-    if kind == "gpu" and metrics.get("xid"):
+    if kind == UnitKind.GPU and metrics.get("xid"):
         critical.append(f"XID error {int(metrics['xid'])}")
     warning.extend(f"reports: {e}" for e in errors[:5])
     if critical:
-        return "critical", critical + warning
+        return Health.CRITICAL, critical + warning
     if warning:
-        return "warning", warning
-    return "ok", []
+        return Health.WARNING, warning
+    return Health.OK, []
 
 
 _t: Table = Unit.__table__  # type: ignore[assignment]
@@ -101,7 +103,8 @@ _WRITE_ROUND = (
     .where(_t.c.id == bindparam("u_id"))
     .values(
         # An operator's maintenance flag outranks what a poll says, even one that raced it.
-        status=case((_t.c.status == "maintenance", _t.c.status), else_=bindparam("u_status", type_=String())),
+        status=case((_t.c.status == UnitStatus.MAINTENANCE.value, _t.c.status),
+                    else_=bindparam("u_status", type_=String())),
         health=bindparam("u_health"), health_reasons=bindparam("u_reasons", type_=JSON()),
         mode=bindparam("u_mode"), reading=bindparam("u_reading", type_=JSON()),
         reading_at=bindparam("u_reading_at", type_=UTCDateTime()),
@@ -178,7 +181,7 @@ class HealthMonitor:
         assert driver is not None and unit.address is not None
         ref = UnitRef(id=unit.id, address=unit.address, options=dict(unit.driver_options or {}))
         tries = 1
-        if unit.status != "offline" and unit.missed_polls + 1 < self.settings.offline_after_missed_polls:
+        if unit.status != UnitStatus.OFFLINE and unit.missed_polls + 1 < self.settings.offline_after_missed_polls:
             tries = 2  # confirm a failure before counting it twice
         error = None
         for attempt in range(tries):
@@ -201,7 +204,7 @@ class HealthMonitor:
         now = self.clock.now()
         window = timedelta(seconds=self.settings.poll_interval_s * max(self.clock.speed, 1.0))
         return [PollResult(u, None, "no readings pushed", 1) for u in units
-                if u.status != "offline" and (u.last_seen_at is None or now - u.last_seen_at > window)]
+                if u.status != UnitStatus.OFFLINE and (u.last_seen_at is None or now - u.last_seen_at > window)]
 
     # --- judging and writing --------------------------------------------------------------------
     async def apply(self, results: Sequence[PollResult]) -> tuple[int, int]:
@@ -232,8 +235,8 @@ class HealthMonitor:
             await telemetry.write_samples(session=session, samples=samples)
             held = await service.active_allocations(session=session, unit_ids=[u.id for u, _ in changed])
             for unit, previous in changed:
-                add_event(session, service.UNIT_STATE,
-                                  {**service.unit_view(unit, held.get(unit.id)), "previous": previous}, ts=now)
+                add_event(session, UnitState.model_validate(
+                    {**service.unit_view(unit, held.get(unit.id)), "previous": previous}), ts=now)
         for unit, previous in changed:
             log.info("unit state changed", unit_id=unit.id, status=unit.status, health=unit.health,
                      mode=unit.mode, was=previous["status"], reasons=unit.health_reasons)
@@ -245,11 +248,11 @@ class HealthMonitor:
         reading = result.reading
         if reading is None:
             unit.missed_polls = unit.missed_polls + max(result.failed_attempts, 1)
-            if unit.missed_polls >= self.settings.offline_after_missed_polls and unit.status != "maintenance":
-                unit.status, unit.health, unit.health_reasons = "offline", "critical", [NOT_ANSWERING]
+            if unit.missed_polls >= self.settings.offline_after_missed_polls and unit.status != UnitStatus.MAINTENANCE:
+                unit.status, unit.health, unit.health_reasons = UnitStatus.OFFLINE, Health.CRITICAL, [NOT_ANSWERING]
             return
         mode = reading.mode if reading.mode in MODES else unit.mode
-        if unit.mode == "curtailed" and mode == "mining":
+        if unit.mode == UnitMode.CURTAILED and mode == UnitMode.MINING:
             self._ramp_until[unit.id] = time.monotonic() + self.settings.mining_ramp_s
         ramping = self._ramp_until.get(unit.id, 0.0) > time.monotonic()
         latest = {**(unit.reading or {}), **metrics}
@@ -257,11 +260,11 @@ class HealthMonitor:
             kind=unit.kind, metrics=latest, errors=reading.errors or (), mode=mode,
             nominal_hashrate_ths=unit.hashrate_ths, settings=self.settings, ramping=ramping,
         )
-        if unit.status != "maintenance":
-            unit.status = "switching" if reading.switching else "online"
+        if unit.status != UnitStatus.MAINTENANCE:
+            unit.status = UnitStatus.SWITCHING if reading.switching else UnitStatus.ONLINE
         unit.health, unit.health_reasons, unit.mode = health, reasons, mode
         unit.reading, unit.reading_at, unit.last_seen_at, unit.missed_polls = latest, now, now, 0
-        if reading.workload_id is not None or reading.mode == "idle":
+        if reading.workload_id is not None or reading.mode == UnitMode.IDLE:
             unit.workload_id = reading.workload_id
 
     async def _emit_telemetry(self, results: Sequence[PollResult], now: datetime) -> None:
@@ -271,8 +274,8 @@ class HealthMonitor:
                  "metrics": dict(r.reading.metrics) if r.reading else None} for r in results]
         for start in range(0, len(rows), TELEMETRY_EVENT_BATCH):
             try:
-                await self.bus.emit("unit.telemetry", {"source": "resources", "units": rows[start:start + 1000]},
-                                    ts=now)
+                await self.bus.emit(UnitTelemetry.model_validate(
+                    {"source": "resources", "units": rows[start:start + TELEMETRY_EVENT_BATCH]}), ts=now)
             except Exception:  # telemetry is a live feed: a bus hiccup costs one batch, not the round
                 log.warning("publishing unit.telemetry failed", exc_info=True)
                 return

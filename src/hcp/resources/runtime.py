@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import select
 
 from hcp.core.bus import Event, Subscription
+from hcp.core.component import tasks_health
 from hcp.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from hcp.core.platform import Platform
 from hcp.core.tasks import cancel_tasks
@@ -34,13 +35,15 @@ from hcp.drivers.base import (
 from hcp.drivers.cgminer import CgminerDriver
 from hcp.drivers.nvml import NvmlDriver
 from hcp.drivers.sim import SimDriver
+from hcp.kernel.enums import UnitKind, UnitMode, UnitStatus
 from hcp.resources import discovery, service, telemetry
 from hcp.resources.health import HealthMonitor, PollResult
 from hcp.resources.models import Rack, Unit
+from hcp.sim.components import Simulator
+from hcp.sim.hybrid import HybridSimulator
 
 log = structlog.get_logger(__name__)
 
-STATE_KEY = "resources"
 SIMULATOR_WAIT_S = 60.0
 ACTIONS = ("start_mining", "stop_mining", "set_power_target", "load_workload", "unload_workload")
 _NEEDS: dict[str, Capability] = {
@@ -57,7 +60,7 @@ class ResourcesRuntime:
         self.drivers = Drivers([
             CgminerDriver(timeout_s=self.settings.poll_timeout_s,
                           detail_interval_s=self.settings.asic_detail_interval_s),
-            SimDriver(lambda: platform.state.get("sim")),
+            SimDriver(lambda: simulator_of(platform)),
             NvmlDriver(),
         ])
         self.monitor = HealthMonitor(db=platform.db, drivers=self.drivers, settings=self.settings,
@@ -67,6 +70,11 @@ class ResourcesRuntime:
         self._push_units: dict[str, float] = {}  # unit id -> when the cache was refreshed
         self._push_refreshed = 0.0
         self.bootstrap: asyncio.Task[discovery.DiscoveryResult | None] | None = None
+
+    name = "resources"
+
+    def health(self) -> str:
+        return tasks_health(self._tasks) if self._tasks else "stopped"
 
     async def start(self) -> None:
         if self.settings.monitor:
@@ -94,14 +102,14 @@ class ResourcesRuntime:
         if self.platform.settings.server.service not in (None, "simulator"):
             return await self._discover_remote_simulator()
         deadline = time.monotonic() + SIMULATOR_WAIT_S
-        sim = self.platform.state.get("sim")
+        sim = simulator_of(self.platform)
         while sim is None:
             if time.monotonic() > deadline:
                 log.warning("no simulator in this process: the demo fleet is not discovered")
                 return None
             await asyncio.sleep(0.05)
-            sim = self.platform.state.get("sim")
-        by_address = {u.address: u for u in sim.units.values() if u.kind == "asic" and u.address}
+            sim = simulator_of(self.platform)
+        by_address = {u.address: u for u in sim.units.values() if u.kind == UnitKind.ASIC and u.address}
         web_ports = sim.miners.web_ports if sim.miners is not None else {}
 
         def options_for(address: str) -> Mapping[str, Any] | None:
@@ -117,7 +125,7 @@ class ResourcesRuntime:
             connect_timeout_s=self.settings.discovery_connect_timeout_s,
             identify_timeout_s=self.settings.discovery_identify_timeout_s,
             facility_for=lambda a: by_address[a].facility_id if a in by_address else None,
-            rack_for=lambda a: racks.get((by_address[a].facility_id, "asic")) if a in by_address else None,
+            rack_for=lambda a: racks.get((by_address[a].facility_id, UnitKind.ASIC)) if a in by_address else None,
             options_for=options_for, requested_by="demo",
         )
         sim_driver = self.drivers.get("sim")
@@ -126,7 +134,7 @@ class ResourcesRuntime:
             unit_id = address.removeprefix("sim://")
             await self.register_agent(
                 unit_id=unit_id, driver="sim", address=address, facility_id=sim.units[unit_id].facility_id,
-                rack_id=racks.get((sim.units[unit_id].facility_id, "gpu")),
+                rack_id=racks.get((sim.units[unit_id].facility_id, UnitKind.GPU)),
             )
         log.info("demo fleet discovered", miners=result.found, gpus=len(sim_driver.gpu_addresses()))
         return result
@@ -153,7 +161,7 @@ class ResourcesRuntime:
         return result
 
     async def _demo_racks(self) -> dict[tuple[str, str], str]:
-        from hcp.demo import RACKS
+        from hcp.sim.site import RACKS
 
         async with self.platform.db.session() as session:
             existing = set((await session.execute(select(Rack.id))).scalars())
@@ -284,7 +292,7 @@ class ResourcesRuntime:
             unit = await session.get(Unit, unit_id)
         if unit is None:
             raise NotFound(f"no unit {unit_id}")
-        if unit.status == "offline" or unit.address is None:
+        if unit.status == UnitStatus.OFFLINE or unit.address is None:
             raise Conflict(f"{unit_id} is offline", code="unit_offline")
         if _NEEDS[action].names()[0] not in (unit.capabilities or []):
             raise Conflict(f"{unit_id} ({unit.model}, {unit.firmware}) cannot {action.replace('_', ' ')}",
@@ -299,7 +307,7 @@ class ResourcesRuntime:
         ref = UnitRef(id=unit.id, address=unit.address, options=dict(unit.driver_options or {}))
         switching = action in ("load_workload", "unload_workload")
         if switching:
-            await self._set_state(unit_id, status="switching")
+            await self._set_state(unit_id, status=UnitStatus.SWITCHING)
         result: dict[str, Any] = {"action": action}
         try:
             if action == "start_mining":
@@ -324,11 +332,11 @@ class ResourcesRuntime:
             if switching:
                 await self._set_state(unit_id, status=unit.status)
             raise Conflict(str(exc), code="command_failed") from None
-        mode = {"start_mining": "mining", "stop_mining": "curtailed", "load_workload": "workload",
-                "unload_workload": "idle"}.get(action)
+        mode = {"start_mining": UnitMode.MINING, "stop_mining": UnitMode.CURTAILED, "load_workload": UnitMode.WORKLOAD,
+                "unload_workload": UnitMode.IDLE}.get(action)
         changes: dict[str, Any] = {}
         if switching:
-            changes["status"] = "online"
+            changes["status"] = UnitStatus.ONLINE
             changes["workload_id"] = workload_id if action == "load_workload" else None
         if mode is not None:
             changes["mode"] = mode
@@ -344,7 +352,7 @@ class ResourcesRuntime:
             unit = await service.get_unit(session=session, unit_id=unit_id)
             previous = service.state_of(unit)
             for name, value in changes.items():
-                if name == "status" and unit.status == "maintenance":
+                if name == "status" and unit.status == UnitStatus.MAINTENANCE:
                     continue
                 setattr(unit, name, value)
             await session.flush()
@@ -354,7 +362,10 @@ class ResourcesRuntime:
 
 
 def runtime_of(platform: Platform) -> ResourcesRuntime:
-    runtime = platform.state.get(STATE_KEY)
-    if not isinstance(runtime, ResourcesRuntime):
-        raise Unavailable("the resource manager does not run in this process")
-    return runtime
+    return platform.components.require(ResourcesRuntime)
+
+
+def simulator_of(platform: Platform) -> HybridSimulator | None:
+    """The digital twin running in this process, if one does (it starts after this domain)."""
+    component = platform.components.get(Simulator)
+    return None if component is None else component.sim

@@ -19,6 +19,8 @@ from hcp.core.errors import Conflict, InvalidInput, NotFound
 from hcp.core.outbox import add_event
 from hcp.core.paging import page
 from hcp.drivers.base import UnitIdentity
+from hcp.kernel.enums import Health, UnitKind, UnitMode, UnitStatus
+from hcp.kernel.events import UnitState
 from hcp.resources.models import Allocation, Facility, Rack, Unit
 
 UNIT_STATE = "unit.state"
@@ -157,12 +159,21 @@ async def list_units(
     return [unit_view(u, held.get(u.id)) for u in units], total
 
 
-async def count_units(*, session: AsyncSession, kind: str) -> dict[tuple[str, str], int]:
+async def count_units(*, session: AsyncSession, kind: UnitKind) -> dict[tuple[str, str], int]:
     """How many registered units of `kind` each facility holds, per model (whatever their state)."""
     rows = (await session.execute(
         select(Unit.facility_id, Unit.model, func.count()).where(Unit.kind == kind, Unit.facility_id.is_not(None))
         .group_by(Unit.facility_id, Unit.model))).all()
     return {(str(facility), str(model)): int(n) for facility, model, n in rows}
+
+
+async def model_of(*, session: AsyncSession, unit_ids: Sequence[str]) -> str | None:
+    """The hardware model of the first of these units that is known (a placement's GPUs share one)."""
+    if not unit_ids:
+        return None
+    rows = (await session.execute(select(Unit.id, Unit.model).where(Unit.id.in_(list(unit_ids))))).all()
+    models = {uid: model for uid, model in rows}
+    return next((models[uid] for uid in unit_ids if models.get(uid)), None)
 
 
 async def get_unit(*, session: AsyncSession, unit_id: str) -> Unit:
@@ -180,7 +191,7 @@ async def get_unit_view(*, session: AsyncSession, unit_id: str) -> dict[str, Any
 
 def publish_state(session: AsyncSession, unit: Unit, *, previous: dict[str, Any] | None, at: datetime) -> None:
     """Queue `unit.state` in the caller's transaction: the unit as the API shows it, and what it was."""
-    add_event(session, UNIT_STATE, {**unit_view(unit), "previous": previous}, ts=at)
+    add_event(session, UnitState.model_validate({**unit_view(unit), "previous": previous}), ts=at)
 
 
 def state_of(unit: Unit) -> dict[str, Any]:
@@ -240,8 +251,8 @@ async def register_unit(
         if await session.get(Unit, new_id) is not None:
             raise Conflict(f"unit id {new_id} is taken by another unit")
         unit = Unit(
-            id=new_id, identity=key, status="online", health="ok", health_reasons=[], mode="unknown",
-            reading={}, missed_polls=0, last_seen_at=now, registered_at=now, updated_at=now,
+            id=new_id, identity=key, status=UnitStatus.ONLINE, health=Health.OK, health_reasons=[],
+            mode=UnitMode.UNKNOWN, reading={}, missed_polls=0, last_seen_at=now, registered_at=now, updated_at=now,
             facility_id=facility_id, rack_id=rack_id, capabilities=capabilities, driver_options=options,
             **{f: getattr(identity, f) for f in _IDENTITY_FIELDS},
         )
@@ -274,8 +285,8 @@ async def _evict_address(session: AsyncSession, unit: Unit, now: datetime) -> No
         previous = state_of(other)
         other.address = None
         other.health_reasons = [f"address {unit.address} now answers as {unit.id}"]
-        if other.status != "maintenance":
-            other.status, other.health = "offline", "critical"
+        if other.status != UnitStatus.MAINTENANCE:
+            other.status, other.health = UnitStatus.OFFLINE, Health.CRITICAL
         publish_state(session, other, previous=previous, at=now)
     if others:
         await session.flush()
@@ -295,10 +306,10 @@ async def update_unit(
         unit.rack_id = rack_id
     if "maintenance" in fields:
         if fields["maintenance"]:
-            unit.status = "maintenance"
-        elif unit.status == "maintenance":
+            unit.status = UnitStatus.MAINTENANCE
+        elif unit.status == UnitStatus.MAINTENANCE:
             # Back in service: the next poll says whether it answers.
-            unit.status = "online"
+            unit.status = UnitStatus.ONLINE
     await session.flush()
     if state_of(unit) != previous:
         publish_state(session, unit, previous=previous, at=now)

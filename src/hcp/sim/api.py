@@ -8,10 +8,11 @@ from fastapi import Depends, Query
 
 from hcp.core.clock import ScaledClock
 from hcp.core.errors import Conflict, InvalidInput, NotFound, Unavailable
-from hcp.core.platform import Platform, PlatformDep
+from hcp.core.platform import PlatformDep
 from hcp.core.routing import domain_router
 from hcp.core.security import require_role
 from hcp.kernel.enums import UnitKind
+from hcp.sim.components import Simulator
 from hcp.sim.gpu import GpuError, SwitchInProgress
 from hcp.sim.hybrid import HybridSimulator, NotAGpu, UnknownUnit, UnsupportedFault
 from hcp.sim.schemas import (
@@ -28,42 +29,13 @@ from hcp.sim.schemas import (
 
 # The digital twin is staff equipment: operators and admins only, for reading as for changing.
 router = domain_router("sim", dependencies=[require_role("operator")])
-STATE_KEY = "sim"
-
-
-def build_simulator(platform: Platform) -> HybridSimulator:
-    from hcp.core.metrics import REGISTRY
-    from hcp.demo import FACILITIES
-
-    s = platform.settings.sim
-    return HybridSimulator(
-        clock=platform.clock, facilities=[(f.id, f.market_node) for f in FACILITIES],
-        gpus=s.gpus, asics=s.asics, seed=s.seed, luxos_every=s.luxos_every,
-        asic_subnet=s.asic_subnet, asic_rpc_port=s.asic_rpc_port, asic_web_port=s.asic_web_port,
-        tick_s=s.tick_s, telemetry_interval_s=s.telemetry_interval_s,
-        market_interval_s=s.market_interval_s, registry=REGISTRY,
-    )
-
-
-async def start(platform: Platform) -> None:
-    if not platform.settings.sim.enabled:
-        return
-    sim = build_simulator(platform)
-    await sim.start(bus=platform.bus)
-    platform.state[STATE_KEY] = sim
-
-
-async def stop(platform: Platform) -> None:
-    sim = platform.state.pop(STATE_KEY, None)
-    if sim is not None:
-        await sim.stop()
 
 
 def get_simulator(platform: PlatformDep) -> HybridSimulator:
-    sim = platform.state.get(STATE_KEY)
-    if not isinstance(sim, HybridSimulator):
+    component = platform.components.get(Simulator)
+    if component is None or component.sim is None:
         raise Unavailable("the simulator is not running in this process (HCP_SIM__ENABLED=false)")
-    return sim
+    return component.sim
 
 
 SimDep = Annotated[HybridSimulator, Depends(get_simulator)]

@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from hcp.core.bus import Bus
 from hcp.core.clock import Clock
 from hcp.core.tasks import cancel_tasks
+from hcp.kernel import events
 from hcp.sim.asic.device import AsicFleet, Fault
 from hcp.sim.asic.server import RunningMiners, start_miners
 from hcp.sim.gpu import GpuFault, GpuFleet, SwitchRecord
@@ -201,7 +202,7 @@ class HybridSimulator:
             self._since_telemetry = 0.0
             if self._bus is not None:
                 for batch in self.telemetry_batches():
-                    await self._bus.emit("unit.telemetry", {"units": batch}, ts=self.clock.now())
+                    await self._bus.emit(events.UnitTelemetry.model_validate({"units": batch}), ts=self.clock.now())
 
     def step(self, dt_s: float) -> None:
         """The physics alone: vectorised over every unit, no I/O."""
@@ -212,7 +213,7 @@ class HybridSimulator:
 
     async def _publish_market(self, tick: MarketTick) -> None:
         if self._bus is not None:
-            await self._bus.emit("market.tick", tick.to_event(), ts=tick.ts)
+            await self._bus.emit(events.MarketTick.model_validate(tick.to_event()), ts=tick.ts)
 
     # --- views ----------------------------------------------------------------------------------
     def unit(self, unit_id: str) -> SimUnit:
@@ -317,7 +318,7 @@ class HybridSimulator:
         record = await self.gpu.switch(u.index, workload, clock=self.clock, workload_type=workload_type)
         self.switch_latency.observe(record.latency_ms / 1000)
         if self._bus is not None:
-            await self._bus.emit("switch.done", record.to_dict(), ts=self.clock.now())
+            await self._bus.emit(events.SwitchDone.model_validate(record.to_dict()), ts=self.clock.now())
         return record
 
     def switching_stats(self) -> dict[str, Any]:

@@ -1,0 +1,48 @@
+"""The site the digital twin models: the seed's three facilities, their market nodes and racks.
+
+The simulator places its units at these facilities; the demo seeds them as rows and the resource
+manager's demo discovery files what it finds into these racks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DemoFacility:
+    id: str
+    name: str
+    location: str
+    power_cap_kw: float
+    market_node: str
+
+
+@dataclass(frozen=True)
+class DemoRack:
+    id: str
+    facility_id: str
+    kind: str  # what the rack holds: the demo's discovery places units by kind
+    name: str
+    position: int
+
+
+# Caps are sized to the demo fleet (20 S21s at 3.5 kW, 10 GPUs at up to 0.7 kW spread over
+# three sites), so that power binds at times and the optimizer has choices to make.
+FACILITIES = (
+    DemoFacility("tx-north", "Texas North", "Granbury, TX", 40.0, "HB_NORTH"),
+    DemoFacility("tx-south", "Texas South", "Garden City, TX", 30.0, "HB_WEST"),
+    DemoFacility("nd-ellendale", "North Dakota", "Ellendale, ND", 25.0, "MISO_MINN_HUB"),
+)
+
+# One row of miners and one GPU rack per site.
+RACKS = tuple(
+    rack
+    for f in FACILITIES
+    for rack in (
+        DemoRack(f"{f.id}-a01", f.id, "asic", "ASIC row A, rack 01", 1),
+        DemoRack(f"{f.id}-g01", f.id, "gpu", "GPU pod G, rack 01", 2),
+    )
+)
+
+__all__ = ["FACILITIES", "RACKS", "DemoFacility", "DemoRack"]
