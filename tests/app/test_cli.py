@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.conftest import NATS_URL, delete_stream, free_port, require_server, temporary_postgres_database
+from tests.eventually import eventually, eventually_blocking
 
 from hcp.core.settings import SERVICE_PORTS
 
@@ -29,18 +30,20 @@ def hcp_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+class Exited(Exception):
+    """The process under test died while it was awaited: no point waiting longer."""
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> float:
     start = time.monotonic()
     with httpx.Client(timeout=1.0) as client:
-        while time.monotonic() - start < timeout:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "exited"
-            try:
-                if client.get(f"{url}/ready").status_code == 200:
-                    return time.monotonic() - start
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-    raise AssertionError(f"{url} not ready in {timeout} s")
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise Exited(proc.stdout.read().decode() if proc.stdout else "exited")
+            return client.get(f"{url}/ready").status_code == 200
+
+        eventually_blocking(ready, timeout, what=f"{url} ready", not_yet=(httpx.HTTPError,))
+    return time.monotonic() - start
 
 
 @pytest.fixture
@@ -176,10 +179,8 @@ async def test_split_mode_on_postgres_and_nats(
             assert len(kids) == len(SERVICE_PORTS)
             proc.send_signal(signal.SIGINT if stop == "sigint" else signal.SIGKILL)
             proc.wait(timeout=20)
-            deadline = time.monotonic() + 15
-            while any(alive(k) for k in kids) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert not any(alive(k) for k in kids), "a service outlived hcp up --split"
+            await eventually(lambda: not any(alive(k) for k in kids), 15, what="no service outlives hcp up --split",
+                             interval=0.1)
         finally:
             await delete_stream(stream)
             for kid in children_of(proc.pid):

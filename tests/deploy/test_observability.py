@@ -6,7 +6,6 @@ query for the fleet's hashrate (in CI, where Debian's `prometheus` is installed,
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -15,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import IN_CI, free_port, random_loopback_subnet, running_app
+from tests.eventually import eventually, eventually_blocking
 
 from hcp.app import create_app
 from hcp.core.settings import SERVICE_PORTS, Settings
@@ -227,6 +226,10 @@ def dashboard_metrics() -> dict[str, set[str]]:
     return wanted
 
 
+class ProcessExited(Exception):
+    """A process the test waits on died: no point waiting longer."""
+
+
 # --- against a running platform ----------------------------------------------------------------
 async def test_every_dashboard_metric_is_exposed_by_the_demo_platform(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(
@@ -235,14 +238,14 @@ async def test_every_dashboard_metric_is_exposed_by_the_demo_platform(make_setti
         resources={"poll_interval_s": 0.5}, metrics={"interval_s": 0.25},
     )
     async with running_app(create_app(settings)) as client:
-        deadline = time.monotonic() + 60
-        while True:  # the fleet and price gauges appear once discovery and the first tick are done
+        async def gauges_up() -> str:  # once discovery and the first tick are done
             exposition = (await client.get("/metrics")).text
             sampled = {s.name for f in text_string_to_metric_families(exposition) for s in f.samples}
-            if {"hcp_fleet_hashrate_ths", "hcp_power_watts", "hcp_btc_price_usd", "hcp_gpus"} <= sampled:
-                break
-            assert time.monotonic() < deadline, sorted(n for n in sampled if n.startswith("hcp_"))
-            await asyncio.sleep(0.2)
+            assert {"hcp_fleet_hashrate_ths", "hcp_power_watts", "hcp_btc_price_usd", "hcp_gpus"} <= sampled, \
+                sorted(n for n in sampled if n.startswith("hcp_"))
+            return exposition
+
+        exposition = await eventually(gauges_up, 60, what="the fleet and price gauges", interval=0.2)
     exposed = series_names(exposition)
     wanted = dashboard_metrics()
     missing = {name: sorted(uids) for name, uids in wanted.items() if name not in exposed and name not in SYNTHETIC}
@@ -295,21 +298,19 @@ def test_prometheus_scrapes_hcp_up_and_answers_for_the_fleet_hashrate(tmp_path: 
     with process(hcp, env=env, log=tmp_path / "hcp.log") as platform, \
             process(prom, env=dict(os.environ), log=tmp_path / "prometheus.log") as server, \
             httpx.Client(base_url=f"http://127.0.0.1:{prom_port}", timeout=5) as api:
-        deadline = time.monotonic() + 120
-        last: Any = None
-        while True:
+        def hashrate_scraped() -> list[Any]:
             for name, proc, log in (("hcp up", platform, "hcp.log"), ("prometheus", server, "prometheus.log")):
-                assert proc.poll() is None, f"{name} exited: {(tmp_path / log).read_text()[-3000:]}"
+                if proc.poll() is not None:
+                    raise ProcessExited(f"{name} exited: {(tmp_path / log).read_text()[-3000:]}")
             # 503 (and not JSON) until Prometheus's storage is ready.
-            with contextlib.suppress(httpx.HTTPError, ValueError):
-                last = api.get("/api/v1/query", params={"query": "hcp_fleet_hashrate_ths"}).json()
-                result = last.get("data", {}).get("result", [])
-                if last.get("status") == "success" and result and float(result[0]["value"][1]) > 0:
-                    break
-            assert time.monotonic() < deadline, f"no fleet hashrate through Prometheus: {last}; targets: " + \
-                api.get("/api/v1/targets").text[:2000]
-            time.sleep(1)
-        [series] = result
+            last = api.get("/api/v1/query", params={"query": "hcp_fleet_hashrate_ths"}).json()
+            result: list[Any] = last.get("data", {}).get("result", [])
+            assert last.get("status") == "success" and result and float(result[0]["value"][1]) > 0, \
+                f"{last}; targets: {api.get('/api/v1/targets').text[:2000]}"
+            return result
+
+        [series] = eventually_blocking(hashrate_scraped, 120, what="the fleet hashrate through Prometheus",
+                                       interval=1.0, not_yet=(httpx.HTTPError, ValueError))
         assert series["metric"]["__name__"] == "hcp_fleet_hashrate_ths"
         assert series["metric"]["job"] == "hcp" and series["metric"]["hcp_service"] == "hcp"
         # The simulated S21s hash about 200 TH/s each.

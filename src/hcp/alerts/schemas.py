@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from pydantic import BaseModel
 
-from hcp.kernel.enums import AlertStatus, Severity
+from hcp.kernel.events import AlertView
 
-
-class AlertOut(BaseModel):
-    id: str
-    cause: str
-    rule: str
-    severity: Severity
-    status: AlertStatus
-    subject_kind: str
-    subject_id: str
-    tenant_id: str | None
-    message: str
-    details: dict[str, Any]
-    raised_at: datetime
-    updated_at: datetime
-    acked_at: datetime | None
-    acked_by: str | None
-    resolved_at: datetime | None
-    resolved_by: str | None
+# The answer is the `alert.*` events' body: one model for both (it lives in the shared kernel,
+# beside the other events, because the realtime domain types its alert channel with it too).
+AlertOut = AlertView
 
 
 class AlertList(BaseModel):

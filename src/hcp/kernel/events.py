@@ -226,7 +226,8 @@ class SwitchDone(Payload):
 
 
 class AlertView(Payload):
-    """An alert as `/alerts` shows it; the subject says what happened to it."""
+    """An alert: what `/alerts` answers, and the body of the `alert.*` events (the subject says what
+    happened to it). One model, so the REST answer and the live event cannot drift apart."""
 
     id: Id
     cause: str
@@ -235,15 +236,15 @@ class AlertView(Payload):
     status: AlertStatus
     subject_kind: str
     subject_id: str
-    tenant_id: str | None = None
+    tenant_id: str | None
     message: str
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any]
     raised_at: datetime
-    updated_at: datetime | None = None
-    acked_at: datetime | None = None
-    acked_by: str | None = None
-    resolved_at: datetime | None = None
-    resolved_by: str | None = None
+    updated_at: datetime
+    acked_at: datetime | None
+    acked_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
 
 
 class AlertRaised(AlertView):
