@@ -29,11 +29,13 @@ def state(workload: str, previous: str, status: str, at: datetime, *, tenant: st
           count: int = 2, priority: int = 5, preemptions: int = 0, queued_at: datetime = T0,
           placed: str | None = None) -> Event:
     """A workload.state event as the orchestrator's lifecycle writes it (the fields billing reads)."""
-    data: dict[str, Any] = {"id": workload, "name": f"job-{workload[:6]}", "tenant_id": tenant, "gpu_model": model,
-                            "type": "ai_training", "duration_s": 3600.0, "preemptible": True,
-                            "gpu_count": count, "priority": priority, "status": status, "previous_status": previous,
-                            "units": [], "preemptions": preemptions, "queued_at": queued_at.isoformat(),
-                            "placed_gpu_model": placed}
+    data: dict[str, Any] = {
+        "id": workload, "name": f"job-{workload[:6]}", "tenant_id": tenant, "type": "ai_training",
+        "priority": priority, "gpu_model": model, "gpu_count": count, "duration_s": 3600.0,
+        "max_price_usd_per_gpu_hour": None, "preemptible": True, "status": status, "previous_status": previous,
+        "units": [], "facility_id": None, "submitted_at": T0.isoformat(), "queued_at": queued_at.isoformat(),
+        "started_at": None, "finished_at": None, "failure_reason": None, "wait_reason": None,
+        "preemptions": preemptions, "created_by": None, "placed_gpu_model": placed}
     return Event(subject="workload.state", data=data, id=new_id(), ts=at.isoformat())
 
 

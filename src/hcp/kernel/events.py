@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Final
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
 from hcp.core.bus import Payload
+from hcp.core.money import PriceStr
 from hcp.kernel.enums import (
     AlertStatus,
     GpuModelChoice,
@@ -136,12 +137,10 @@ class UnitState(Payload):
     previous: dict[str, Any] | None = None  # status, health and mode before the change
 
 
-class WorkloadState(Payload):
-    """A workload changed status: the workload as `/workloads` shows it, with the units it holds
-    and their GPU model once placed, so consumers (billing) need not ask resources."""
+class WorkloadOut(BaseModel):
+    """A workload as `/workloads` shows it (and as `workload.state` carries it)."""
 
-    subject: ClassVar[str] = "workload.state"
-    id: Id
+    id: str
     name: str
     tenant_id: str
     type: WorkloadType
@@ -149,22 +148,31 @@ class WorkloadState(Payload):
     gpu_model: GpuModelChoice
     gpu_count: int
     duration_s: float
-    max_price_usd_per_gpu_hour: DecimalStr | None = None
+    max_price_usd_per_gpu_hour: PriceStr | None
     preemptible: bool
     status: WorkloadStatus
+    units: list[str]
+    facility_id: str | None
+    submitted_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    failure_reason: str | None
+    wait_reason: str | None = Field(
+        None, description="why a queued workload is not running yet: GPUs, power cap (or a demand-response "
+                          "window), a reservation for work ahead of it, fair share, or its price limit")
+    preemptions: int
+    created_by: str | None
+
+
+class WorkloadState(Payload, WorkloadOut):
+    """A workload changed status: the workload as `/workloads` shows it, what it was before, and
+    the model of the GPUs it holds while placed, so consumers (billing) need not ask resources."""
+
+    subject: ClassVar[str] = "workload.state"
     previous_status: WorkloadStatus | None = None
-    units: list[str] = Field(default_factory=list)
-    # The model of the GPUs it was placed on (`gpu_model` may be "any"); None until placed.
-    placed_gpu_model: str | None = None
-    facility_id: str | None = None
-    submitted_at: datetime | None = None
-    queued_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    failure_reason: str | None = None
-    wait_reason: str | None = None
-    preemptions: int = 0
-    created_by: str | None = None
+    placed_gpu_model: str | None = Field(
+        None, description="the model of the GPUs it was placed on (`gpu_model` may be \"any\"); None unless placed")
 
 
 class PlanDecision(BaseModel):

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hcp.core.money import PriceStr
+from hcp.kernel import events
 from hcp.kernel.enums import GpuModelChoice, WorkloadStatus, WorkloadType
 
 # A week of GPU time is the longest a single submission may ask for.
@@ -39,30 +39,9 @@ class HistoryOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
-class WorkloadOut(BaseModel):
-    id: str
-    name: str
-    tenant_id: str
-    type: WorkloadType
-    priority: int
-    gpu_model: GpuModelChoice
-    gpu_count: int
-    duration_s: float
-    max_price_usd_per_gpu_hour: PriceStr | None
-    preemptible: bool
-    status: WorkloadStatus
-    units: list[str]
-    facility_id: str | None
-    submitted_at: datetime
-    queued_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    failure_reason: str | None
-    wait_reason: str | None = Field(
-        None, description="why a queued workload is not running yet: GPUs, power cap (or a demand-response "
-                          "window), a reservation for work ahead of it, fair share, or its price limit")
-    preemptions: int
-    created_by: str | None
+# The answer is the body of `workload.state` events less what only a change has: one model in the
+# shared kernel, so the REST answer and the live event cannot drift apart.
+WorkloadOut = events.WorkloadOut
 
 
 class WorkloadDetail(WorkloadOut):

@@ -15,8 +15,6 @@ from pydantic import BaseModel, Field
 
 from hcp.billing.schemas import InvoiceOut
 from hcp.kernel import events
-from hcp.kernel.enums import WorkloadStatus
-from hcp.orchestrator.schemas import WorkloadOut
 
 Channel = Literal["workloads", "resources", "metrics", "prices", "plan", "alerts", "billing"]
 
@@ -101,11 +99,9 @@ class WsHeartbeat(WsControl):
 
 
 # --- channel messages ---------------------------------------------------------------------------
-class WorkloadChange(WorkloadOut):
-    """The workload as `/workloads` shows it, what it was before, and the GPU model it runs on."""
-
-    previous_status: WorkloadStatus | None = None
-    placed_gpu_model: str | None = Field(None, description="The model of the GPUs it was placed on")
+# The workloads channel carries the `workload.state` event's body: the workload as `/workloads`
+# shows it, what it was before, and the placed GPUs' model.
+WorkloadChange = events.WorkloadState
 
 
 class WsEvent(WsEnvelope):
