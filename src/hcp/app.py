@@ -214,7 +214,10 @@ def _document_websocket(app: FastAPI) -> None:
                                      ref_template="#/components/schemas/{model}")
         wanted = schema.setdefault("components", {}).setdefault("schemas", {})
         for key, value in defs.get("$defs", {}).items():
-            wanted.setdefault(key, value)
+            # One name, one schema: two different models under one name would leave a client typed
+            # for the wrong one.
+            if wanted.setdefault(key, value) != value:
+                raise RuntimeError(f"two different models are named {key} in the OpenAPI document")
         app.openapi_schema = schema
         return schema
 

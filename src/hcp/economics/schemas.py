@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hcp.kernel.enums import PlanMode, UnitKind
+from hcp.kernel.events import UnitDecision
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 Id = Field(min_length=1, max_length=128)
@@ -181,20 +182,11 @@ class PlanSummary(BaseModel):
     switching_usd_per_hour: float = 0.0
 
 
-class PlanDecision(BaseModel):
-    """One unit's role: as planned (`planned_mode`), and as the allocations table has it now (`mode`)."""
+class PlanDecision(UnitDecision):
+    """One unit's role: as the allocations table has it now (`mode`), and as planned (`planned_mode`);
+    the rest as the `plan.decided` event carries it."""
 
-    unit_id: str
-    mode: PlanMode
     planned_mode: PlanMode
-    power_w: float
-    hashrate_ths: float | None = None
-    workload_id: str | None = None
-    tenant_id: str | None = None
-    facility_id: str | None = None
-    held: bool = Field(False, description="a workload holds the unit (running work)")
-    spot_ends_at: str | None = Field(None, json_schema_extra={"format": "date-time"},
-                                     description="a spot rental given notice stays rented until then")
 
 
 class PlanOut(BaseModel):

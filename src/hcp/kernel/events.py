@@ -175,7 +175,7 @@ class WorkloadState(Payload, WorkloadOut):
         None, description="the model of the GPUs it was placed on (`gpu_model` may be \"any\"); None unless placed")
 
 
-class PlanDecision(BaseModel):
+class UnitDecision(BaseModel):
     """One unit's role in a plan."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -186,8 +186,9 @@ class PlanDecision(BaseModel):
     workload_id: str | None = None
     tenant_id: str | None = None
     facility_id: str | None = None
-    held: bool = False
-    spot_ends_at: str | None = None
+    held: bool = Field(False, description="a workload holds the unit (running work)")
+    spot_ends_at: str | None = Field(None, json_schema_extra={"format": "date-time"},
+                                     description="a spot rental given notice stays rented until then")
 
 
 class WaitingWorkload(BaseModel):
@@ -214,7 +215,7 @@ class PlanDecided(Payload):
     unplaced_workloads: list[str] = Field(default_factory=list)
     waiting: list[WaitingWorkload] = Field(default_factory=list)
     recommendations: list[dict[str, Any]] = Field(default_factory=list)
-    changes: list[PlanDecision] | None = None
+    changes: list[UnitDecision] | None = None
 
 
 class SwitchDone(Payload):
