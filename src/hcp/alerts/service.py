@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.alerts import rules
 from hcp.alerts.models import SEVERITIES, SEVERITY_RANK, Alert
-from hcp.core.bus import Event, Subscription
+from hcp.core.bus import Event, Payload, Subscription
 from hcp.core.component import tasks_health
 from hcp.core.db import Database
 from hcp.core.errors import Conflict, NotFound
@@ -195,6 +195,9 @@ class AlertEngine:
         self._tasks: list[asyncio.Task[None]] = []
         self._last_tick = platform.clock.now()
         self._gauge_dirty = asyncio.Event()
+        # A stale check judges the time since the last tick, then writes: a tick resolving the
+        # stale-feed alert in between would be undone by the check's late write. They take turns.
+        self._feed_turn = asyncio.Lock()
 
     name = "alerts"
 
@@ -225,9 +228,15 @@ class AlertEngine:
     async def _on_event(self, event: Event) -> None:
         payload = event.parse(events.BY_SUBJECT[event.subject])  # malformed: dead-lettered by the bus
         if isinstance(payload, events.MarketTick):
-            # Before its verdicts resolve the stale-feed alert: the resolution wakes the timer,
-            # whose stale check must not beat `_on_tick` to this tick and raise the alert again.
-            self._saw_tick(payload, event)
+            async with self._feed_turn:
+                # Before its verdicts resolve the stale-feed alert: the resolution wakes the timer,
+                # whose stale check must not beat this tick and raise the alert again.
+                self._saw_tick(payload, event)
+                await self._judge(event, payload)
+            return
+        await self._judge(event, payload)
+
+    async def _judge(self, event: Event, payload: Payload) -> None:
         resources = self.platform.settings.resources
         verdicts = list(rules.verdicts_of(
             event.subject, payload.body(), resources=resources, switch_latency_ms=self.settings.switch_latency_ms,
@@ -269,10 +278,11 @@ class AlertEngine:
         self._gauge_dirty.set()
 
     async def check_stale(self) -> None:
-        age = (self.platform.clock.now() - self._last_tick).total_seconds()
-        verdict = rules.stale_verdict(age_s=age, stale_after_s=self.platform.settings.market.stale_after_s)
-        if verdict.active:
-            await self.apply([verdict])
+        async with self._feed_turn:
+            age = (self.platform.clock.now() - self._last_tick).total_seconds()
+            verdict = rules.stale_verdict(age_s=age, stale_after_s=self.platform.settings.market.stale_after_s)
+            if verdict.active:
+                await self.apply([verdict])
 
     async def _timer(self) -> None:
         while True:
