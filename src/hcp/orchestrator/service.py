@@ -23,9 +23,6 @@ from hcp.economics.planner import WorkloadDemand
 from hcp.kernel.enums import GpuModelChoice, UnitKind, WorkloadStatus, WorkloadType
 from hcp.orchestrator import lifecycle
 from hcp.orchestrator.lifecycle import Change, workload_view
-
-# `hcp.resources.fleet_metrics` reads the queue depth here (until it moves).
-from hcp.orchestrator.metrics import queue_depth as queue_depth
 from hcp.orchestrator.models import Switch, Workload
 from hcp.resources import allocation
 from hcp.resources import service as resources
