@@ -31,7 +31,7 @@ from hcp.core.outbox import add_event, first_delivery
 from hcp.core.paging import page
 from hcp.core.platform import Platform
 from hcp.core.security import Principal, ensure_visible, tenant_filter
-from hcp.core.tasks import cancel_tasks
+from hcp.core.tasks import cancel_tasks, wait_event
 from hcp.kernel import events
 
 log = structlog.get_logger(__name__)
@@ -286,8 +286,7 @@ class AlertEngine:
 
     async def _timer(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._gauge_dirty.wait(), timeout=self.settings.check_interval_s)
+            await wait_event(self._gauge_dirty, self.settings.check_interval_s)
             self._gauge_dirty.clear()
             try:
                 await self.check_stale()

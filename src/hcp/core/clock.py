@@ -13,6 +13,8 @@ import time as _time
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 
+from hcp.core.tasks import wait_event
+
 
 class Clock(ABC):
     """Simulated time in seconds since the Unix epoch, and sleeps measured in that time."""
@@ -87,9 +89,7 @@ class ScaledClock(Clock):
             if self._changed is None:
                 self._changed = asyncio.Event()
             changed = self._changed
-            try:
-                await asyncio.wait_for(changed.wait(), timeout=remaining / self._speed)
-            except TimeoutError:
+            if not await wait_event(changed, remaining / self._speed):
                 return
 
 

@@ -6,6 +6,8 @@ outbox relay of one process can write concurrently without "database is locked".
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -92,8 +94,11 @@ def utcnow() -> datetime:
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode")
+    row = cursor.fetchone()
+    if row is None or str(row[0]).lower() not in ("wal", "memory"):
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -111,15 +116,36 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if _READ_ONLY.get() else "BEGIN IMMEDIATE")
 
 
-def _ensure_sqlite_dir(url: str) -> None:
-    path = url.split(":///", 1)[1] if ":///" in url else ""
-    if path and path != ":memory:" and not path.startswith("file:"):
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+def _prepare_sqlite_file(url: str) -> None:
+    """Create the database's folder and switch the file to WAL before any pooled connection opens.
+
+    WAL mode lives in the file, so this is done once per database. Switching needs the file to
+    itself: connections of processes starting together (split mode) that each tried it as they
+    opened got "database is locked" at once, the busy timeout notwithstanding. Here a loser
+    waits and retries, at start-up only.
+    """
+    path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path).expanduser()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        conn = sqlite3.connect(file, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+        finally:
+            conn.close()
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
-        _ensure_sqlite_dir(url)
+        _prepare_sqlite_file(url)
         engine = create_async_engine(
             url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         )

@@ -22,10 +22,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hcp.core.bus import Bus, Event, Payload, json_default
 from hcp.core.db import Base, Database, UTCDateTime, new_id, upsert, utcnow
+from hcp.core.tasks import wait_event
 
 log = structlog.get_logger(__name__)
 
 _PENDING_KEY = "hcp_outbox_pending"
+STOP_GRACE_S = 5.0  # how long stop() lets a batch in flight finish before cancelling it
 
 
 class OutboxEvent(Base):
@@ -86,6 +88,7 @@ class OutboxRelay:
         self.keep_published = keep_published
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._session_class = db.sync_session_class
 
     def _after_commit(self, session: Session) -> None:
@@ -98,6 +101,7 @@ class OutboxRelay:
     def start(self) -> None:
         event.listen(self._session_class, "after_commit", self._after_commit)
         event.listen(self._session_class, "after_soft_rollback", self._after_rollback)
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
@@ -106,9 +110,17 @@ class OutboxRelay:
             if event.contains(self._session_class, name, fn):
                 event.remove(self._session_class, name, fn)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # The loop ends between batches rather than being cancelled inside one: a SQLite
+            # transaction cut off mid-statement keeps the write lock for a while, and the
+            # final flush below then waits out the busy timeout for it.
+            self._stopping = True
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=STOP_GRACE_S)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         # Whatever committed before shutdown still goes out.
         with contextlib.suppress(Exception):
@@ -116,12 +128,13 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         cleaned = utcnow()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+        while not self._stopping:
+            await wait_event(self._wake, self.poll_s)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
-                while await self.publish_pending() == self.batch:
+                while await self.publish_pending() == self.batch and not self._stopping:
                     pass
                 if utcnow() - cleaned > timedelta(minutes=10):
                     await self.delete_published()
@@ -130,7 +143,7 @@ class OutboxRelay:
                 raise
             except Exception:
                 log.warning("outbox relay failed; retrying", exc_info=True)
-                await asyncio.sleep(self.poll_s)
+                await wait_event(self._wake, self.poll_s)
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; returns how many went out."""

@@ -23,6 +23,7 @@ from hcp.core.component import tasks_health
 from hcp.core.errors import Conflict, HCPError
 from hcp.core.leadership import Leadership
 from hcp.core.platform import Platform
+from hcp.core.tasks import wait_event
 from hcp.economics import service as economics
 from hcp.kernel.enums import PlanMode, UnitStatus, WorkloadStatus
 from hcp.orchestrator import lifecycle
@@ -94,8 +95,7 @@ class OrchestratorLoop(Reconciliation):
                 raise
             except Exception:
                 log.warning("orchestrator tick failed; retrying", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.tick_s)
+            await wait_event(self._wake, self.settings.tick_s)
             self._wake.clear()
 
     async def step(self) -> None:
