@@ -1,0 +1,57 @@
+// The WebSocket's messages as the OpenAPI snapshot names them (src/hcp/realtime/schemas.py), and the
+// shapes the live layer works with.
+import type { components } from "../api/schema";
+
+type S = components["schemas"];
+
+export type LiveStatus = "connecting" | "live" | "reconnecting" | "offline";
+
+export type Channel = S["ChannelOut"]["name"];
+
+/** Every message the server sends: a bus event on a channel, or one of its own (id and channel null). */
+export interface Envelope<D = unknown> {
+  id: string | null;
+  channel: Channel | null;
+  event: string;
+  ts: string;
+  data: D;
+}
+
+/** A channel event (id and channel set), told apart by `event`. */
+export type ChannelEvent =
+  | S["WsWorkloadEvent"]
+  | S["WsUnitEvent"]
+  | S["WsFleetMetricsEvent"]
+  | S["WsPriceEvent"]
+  | S["WsPlanEvent"]
+  | S["WsAlertEvent"]
+  | S["WsUsageEvent"]
+  | S["WsInvoiceEvent"]
+  | S["WsBudgetEvent"];
+
+export type WorkloadChange = S["WorkloadState"];
+export type Workload = S["WorkloadOut"];
+export type WorkloadDetail = S["WorkloadDetail"];
+export type WorkloadList = S["WorkloadList"];
+export type FleetMetricsSnapshot = S["FleetMetricsSnapshot"];
+export type UnitChange = S["UnitState"];
+export type Unit = S["UnitOut"];
+export type UnitList = S["UnitList"];
+export type AlertView = S["AlertView"];
+export type AlertList = S["AlertList"];
+
+/** One point of `GET /api/v1/fleet/history` (the lead adds the endpoint; local type until it is in
+ * the snapshot). */
+export interface FleetHistoryPoint {
+  ts: string;
+  hashrate_ths: number;
+  power_w: { mining?: number; ai?: number; idle?: number; curtailed?: number; total?: number; [mode: string]: number | undefined };
+  power_w_by_facility: Record<string, number>;
+  gpu_utilization: number | null;
+}
+
+export interface FleetHistory {
+  window_s: number;
+  step_s: number;
+  points: FleetHistoryPoint[];
+}
