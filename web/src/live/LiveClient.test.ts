@@ -1,42 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { backoffDelay, LiveClient, type LiveClientOptions, type SocketLike } from "./LiveClient";
+import { backoffDelay, LiveClient, type LiveClientOptions } from "./LiveClient";
+import { FakeSocket, flush } from "./testing";
 import type { Channel, ChannelEvent, LiveStatus } from "./types";
-
-class FakeSocket implements SocketLike {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  sent: unknown[] = [];
-  closed: { code?: number; reason?: string } | null = null;
-  onopen: ((ev: Event) => void) | null = null;
-  onmessage: ((ev: MessageEvent) => void) | null = null;
-  onclose: ((ev: CloseEvent) => void) | null = null;
-  onerror: ((ev: Event) => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(data: string) {
-    this.sent.push(JSON.parse(data));
-  }
-  close(code?: number, reason?: string) {
-    this.closed = { code, reason };
-    this.readyState = 3;
-  }
-  // the server's side
-  open() {
-    this.readyState = 1;
-    this.onopen?.(new Event("open"));
-  }
-  receive(message: object) {
-    this.onmessage?.({ data: JSON.stringify(message) } as MessageEvent);
-  }
-  drop(code: number) {
-    this.readyState = 3;
-    this.onclose?.({ code } as CloseEvent);
-  }
-  subscribed(channels: string[] = []) {
-    this.receive({ id: null, channel: null, event: "subscribed", ts: "2026-01-01T00:00:00Z", data: { channels } });
-  }
-}
 
 function workloadEvent(id: string): ChannelEvent {
   return {
@@ -44,10 +9,6 @@ function workloadEvent(id: string): ChannelEvent {
     data: { id: "w1" } as never,
   } as ChannelEvent;
 }
-
-const flush = async () => {
-  for (let i = 0; i < 5; i++) await Promise.resolve();
-};
 
 function make(overrides: Partial<LiveClientOptions> = {}) {
   let token = "tok-1";
