@@ -25,6 +25,7 @@ from hcp.auth import components as auth_components
 from hcp.auth.service import authenticate_credential
 from hcp.billing import components as billing_components
 from hcp.core.component import Component
+from hcp.core.console import mount_console
 from hcp.core.errors import ErrorOut, HCPError, install_error_handlers
 from hcp.core.logging import configure_logging
 from hcp.core.metrics import RequestMiddleware, render_metrics
@@ -164,10 +165,6 @@ def create_app(
         body, content_type = render_metrics()
         return Response(body, media_type=content_type)
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
     for module in modules:
         app.include_router(module.router, prefix=API_PREFIX)
         # Routes a domain serves outside /api/v1 (the realtime domain's /ws).
@@ -175,6 +172,12 @@ def create_app(
             app.include_router(module.root_router)
     if "realtime" in domains:
         _document_websocket(app)
+    # The web console at / (the monolith only: in split mode the gateway serves it); without a
+    # build, / leads to the API docs.
+    if service is not None or not mount_console(app, settings.server.console_dir):
+        @app.get("/", include_in_schema=False)
+        async def index() -> RedirectResponse:
+            return RedirectResponse("/docs")
     return app
 
 

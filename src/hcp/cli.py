@@ -178,6 +178,32 @@ def sim(
     _serve(settings, service="simulator", host=host, port=port, announce=False, with_login=True)
 
 
+def openapi_document() -> str:
+    """The API's OpenAPI document as `hcp up` serves it (every domain, the simulator's routes
+    included), in a stable form: the web console's client is generated from its committed copy."""
+    import json
+
+    from hcp.app import create_app
+
+    document = create_app(Settings(demo=True)).openapi()
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@app.command()
+def openapi(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write it here instead of stdout.")] = None,
+) -> None:
+    """Print the API's OpenAPI document (`hcp openapi -o web/openapi/openapi.json` refreshes the
+    console's snapshot)."""
+    text = openapi_document()
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""

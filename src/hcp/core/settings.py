@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -38,6 +39,8 @@ class ServerSettings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)
     # Reported in /ready when the process is one service of split mode.
     service: str | None = None
+    # The web console's build, served at / by `hcp up` (default: web/dist of the repository).
+    console_dir: Path | None = None
 
 
 class AuthSettings(BaseModel):

@@ -16,10 +16,11 @@ from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, Principal, acting_tenant, require_role
 from hcp.kernel.enums import WorkloadStatus
-from hcp.orchestrator import service
+from hcp.orchestrator import fleet_metrics, service
 from hcp.orchestrator.lifecycle import workload_view
 from hcp.orchestrator.loop import loop_of
 from hcp.orchestrator.schemas import (
+    FleetHistory,
     SwitchList,
     WorkloadDetail,
     WorkloadIn,
@@ -101,3 +102,15 @@ async def cancel_workload(workload_id: str, principal: CurrentUser, platform: Pl
 async def list_switches(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     rows, total = await service.list_switches(session=session, limit=limit, offset=offset)
     return {"items": [service.switch_view(r) for r in rows], "total": total}
+
+
+@router.get("/fleet/history", response_model=FleetHistory, dependencies=[STAFF],
+            summary="The fleet's hashrate, power by mode and facility and GPU use over a recent window")
+async def fleet_history(
+    session: SessionDep, platform: PlatformDep,
+    window_s: Annotated[int, Query(ge=60, le=7 * 86_400, description="how far back, in seconds")] = 3600,
+    step_s: Annotated[int, Query(ge=60, le=86_400, multiple_of=60,
+                                 description="seconds per point (whole minutes, as the rollups)")] = 60,
+) -> FleetHistory:
+    return await fleet_metrics.history(session=session, settings=platform.settings, now=platform.clock.now(),
+                                       window_s=window_s, step_s=step_s)

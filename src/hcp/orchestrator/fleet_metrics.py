@@ -14,26 +14,35 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Final
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 import structlog
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.core.component import tasks_health
 from hcp.core.leadership import Leadership
 from hcp.core.metrics import REGISTRY
 from hcp.core.platform import Platform
+from hcp.core.settings import Settings
 from hcp.core.tasks import cancel_tasks
 from hcp.economics.metrics import latest_plan_profit
 from hcp.kernel.events import FleetMetricsSnapshot
 from hcp.orchestrator.metrics import queue_depth as orchestrator_queue_depth
+from hcp.orchestrator.schemas import FleetHistory, FleetPoint
+from hcp.resources import telemetry
 from hcp.resources.fleet_metrics import FleetAggregates, aggregate, unit_groups
+from hcp.resources.telemetry import Sample, to_ms, write_samples
 
 log = structlog.get_logger(__name__)
 
 SUBJECT: Final = FleetMetricsSnapshot.subject
+# The snapshot is also kept as telemetry of a pseudo-unit, so the resources domain's samples,
+# one-minute rollups and retention give the fleet a history (GET /api/v1/fleet/history).
+FLEET_UNIT: Final = "_fleet"
+FACILITY_PREFIX: Final = "power_w.facility."
 FLEET_METRICS_LOCK_KEY: Final = 0x4843_5046  # "HCPF": one publisher of `fleet.metrics` per deployment
 
 
@@ -50,6 +59,19 @@ class FleetSnapshot:
     profit_usd_per_hour: float | None
     queue_depth: dict[str, int] | None
     computed_in_s: float = field(default=0.0, compare=False)
+
+    def samples(self) -> list[Sample]:
+        """The snapshot as telemetry samples of FLEET_UNIT: hashrate, power in total, by mode and
+        by facility, GPU use."""
+        body, ts = self.payload(), to_ms(self.ts)
+        values = {"hashrate_ths": body.hashrate_ths, "gpus_busy": float(body.gpus_busy),
+                  "gpus_total": float(body.gpus_total)}
+        values.update({f"power_w.{mode}": watts for mode, watts in body.power_w.items()})
+        values.update({f"{FACILITY_PREFIX}{facility}"[:48]: watts
+                       for facility, watts in body.power_w_by_facility.items()})
+        if body.gpu_utilization is not None:
+            values["gpu_utilization"] = body.gpu_utilization
+        return [(FLEET_UNIT, metric, ts, float(value)) for metric, value in values.items()]
 
     def payload(self) -> FleetMetricsSnapshot:
         """The body of a `fleet.metrics` event."""
@@ -115,6 +137,8 @@ class FleetMetrics:
         if not (self.settings.publish and await self.leadership.hold()):
             return False
         await self.platform.bus.emit(snapshot.payload(), ts=snapshot.ts)
+        async with self.platform.db.transaction() as session:
+            await write_samples(session=session, samples=snapshot.samples())
         self.published += 1
         return True
 
@@ -134,6 +158,32 @@ class FleetMetrics:
             recent.append(time.monotonic() - started)
             took = min(recent) if len(recent) == recent.maxlen else 0.0
             await asyncio.sleep(next_wait(self.settings.interval_s, took))
+
+
+async def history(*, session: AsyncSession, settings: Settings, now: datetime, window_s: int,
+                  step_s: int) -> FleetHistory:
+    """The stored snapshots of the last `window_s`, averaged per `step_s`: raw samples while the
+    resources domain keeps them, its one-minute rollups beyond."""
+    until_ms = to_ms(now)
+    raw_since_ms = to_ms(now - timedelta(hours=settings.resources.telemetry_retention_h))
+    found = await telemetry.query(session=session, raw_since_ms=raw_since_ms, q=telemetry.SeriesQuery(
+        unit_id=FLEET_UNIT, since_ms=until_ms - window_s * 1000, until_ms=until_ms, step_s=step_s, metrics=None))
+    points: dict[datetime, dict[str, Any]] = {}
+    for series in found["series"]:
+        metric: str = series["metric"]
+        for point in series["points"]:
+            row = points.setdefault(point["ts"], {"ts": point["ts"], "power_w": {}, "power_w_by_facility": {}})
+            value = None if point["value"] is None else round(point["value"], 4)
+            if metric.startswith(FACILITY_PREFIX):
+                row["power_w_by_facility"][metric[len(FACILITY_PREFIX):]] = value
+            elif metric.startswith("power_w."):
+                row["power_w"][metric[len("power_w."):]] = value
+            else:
+                row[metric] = value
+    return FleetHistory(window_s=window_s, step_s=step_s, source=found["source"], points=[
+        FleetPoint.model_validate({"hashrate_ths": None, "gpu_utilization": None, "gpus_busy": None,
+                                   "gpus_total": None, **row})
+        for _, row in sorted(points.items())])
 
 
 def next_wait(interval_s: float, took_s: float) -> float:

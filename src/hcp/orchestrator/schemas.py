@@ -69,3 +69,24 @@ class SwitchOut(BaseModel):
 class SwitchList(BaseModel):
     items: list[SwitchOut]
     total: int
+
+
+class FleetPoint(BaseModel):
+    """The fleet over one step: averages of the `fleet.metrics` snapshots taken in it."""
+
+    ts: datetime = Field(description="Start of the step")
+    hashrate_ths: float | None
+    power_w: dict[str, float] = Field(description="By mode (mining, ai, idle, curtailed) and total")
+    power_w_by_facility: dict[str, float]
+    gpu_utilization: float | None = Field(description="Mean utilisation (0..1) of the online GPUs")
+    gpus_busy: float | None
+    gpus_total: float | None
+
+
+class FleetHistory(BaseModel):
+    """Recent fleet metrics, oldest first, so a chart opens full and `fleet.metrics` events extend it."""
+
+    window_s: int
+    step_s: int
+    source: str = Field(description='"raw" (snapshots still kept) or "rollup" (per-minute rollups)')
+    points: list[FleetPoint]
