@@ -122,6 +122,15 @@ describe("workload.state", () => {
     expect(idle(client, queryKeys.workloads({ status: "running" }))).toBe(true);
     expect(idle(client, queryKeys.workloads({ status: "failed" }))).toBe(false);
   });
+
+  it("a count query the workload left (not on its page) refetches", () => {
+    const client = newClient();
+    client.setQueryData(queryKeys.workloads({ status: "running", limit: 1 }), { items: [workload("a")], total: 4 });
+    client.setQueryData(queryKeys.workloads({ status: "queued", limit: 1 }), { items: [], total: 0 });
+    applyEvent(client, change(workload("z", { status: "completed" }), "running"));
+    expect(idle(client, queryKeys.workloads({ status: "running", limit: 1 }))).toBe(true);
+    expect(idle(client, queryKeys.workloads({ status: "queued", limit: 1 }))).toBe(false);
+  });
 });
 
 describe("fleet.metrics", () => {

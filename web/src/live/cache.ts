@@ -161,12 +161,13 @@ export interface ListChange<L> {
  * - new and passing the filters: inserted at the top of the first page (it is the newest), a later
  *   page refetches (everything on it shifted);
  * - an old row that now passes a filter it can change into (`status`): the list refetches;
- * - an old row missing from a first page that holds the whole list: its creation was missed, refetch. */
+ * - an old row missing from a first page that holds the whole list: its creation was missed, refetch;
+ * - a row not on the page that passed the filters `before` and no longer does: the total changed, refetch. */
 export function applyToPage<T extends { id: string }, L extends ListPage<T>>(
   page: L,
   row: T,
   params: Record<string, unknown>,
-  options: { filters: readonly string[]; changeable: readonly string[]; isNew: boolean },
+  options: { filters: readonly string[]; changeable: readonly string[]; isNew: boolean; before?: T },
 ): ListChange<L> {
   const index = page.items.findIndex((r) => r.id === row.id);
   const belongs = passes(row, params, options.filters);
@@ -176,7 +177,10 @@ export function applyToPage<T extends { id: string }, L extends ListPage<T>>(
     const data = next === prev ? page : { ...page, items: page.items.map((r, i) => (i === index ? next : r)) };
     return { data, invalidate: !belongs };
   }
-  if (!belongs) return { data: page, invalidate: false };
+  if (!belongs) {
+    // It left the list from a page not shown (a count query with limit 1): the total changed.
+    return { data: page, invalidate: options.before !== undefined && passes(options.before, params, options.filters) };
+  }
   if (options.isNew) {
     if (!isFirstPage(params)) return { data: page, invalidate: true };
     const items = [row, ...page.items].slice(0, limitOf(params));
@@ -224,8 +228,9 @@ export function workloadOf(change: WorkloadChange): Workload {
 export function applyWorkloadState(client: QueryClient, change: WorkloadChange): void {
   const row = workloadOf(change);
   const isNew = change.previous_status === null || change.previous_status === undefined;
+  const before = isNew ? undefined : { ...row, status: change.previous_status! };
   updateLists<WorkloadList>(client, queryKeys.workloadLists, (page, key) =>
-    applyToPage(page, row, paramsOf(key), { filters: WORKLOAD_FILTERS, changeable: ["status"], isNew }),
+    applyToPage(page, row, paramsOf(key), { filters: WORKLOAD_FILTERS, changeable: ["status"], isNew, before }),
   );
   const detailKey = queryKeys.workload(row.id);
   if (patchDetail<WorkloadDetail>(client, detailKey, row)) {
