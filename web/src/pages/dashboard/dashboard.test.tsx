@@ -98,7 +98,7 @@ describe("OperatorDashboard", () => {
 });
 
 describe("CustomerDashboard", () => {
-  const w = (id: string, status: Workload["status"], over: Partial<Workload> = {}): Workload => ({
+  const w = (id: string, status: Workload["status"], over: Partial<Workload> = {}): Workload & { wait_reason: string | null } => ({
     id, name: `job-${id}`, tenant_id: "t1", type: "ai_inference", priority: 5, gpu_model: "H100", gpu_count: 4,
     duration_s: 600, max_price_usd_per_gpu_hour: null, preemptible: false, status, units: [], facility_id: null,
     submitted_at: "2026-01-01T09:00:00Z", queued_at: null, started_at: null, finished_at: null, failure_reason: null,
