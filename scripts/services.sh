@@ -43,9 +43,15 @@ ensure_prometheus() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 }
 
+# nginx likewise: the gateway test checks deploy/nginx/hcp.conf with the real nginx.
+ensure_nginx() {
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] && return 0
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null
+}
+
 case "${1:-ensure}" in
   ensure) ensure_postgres; ensure_nats
-          if [ "${CI:-}" = "true" ]; then ensure_prometheus; fi
+          if [ "${CI:-}" = "true" ]; then ensure_prometheus; ensure_nginx; fi
           echo "services: PostgreSQL :5432 and NATS :4222 are up" ;;
   *) echo "usage: $0 ensure" >&2; exit 2 ;;
 esac
