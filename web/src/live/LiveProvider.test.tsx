@@ -152,11 +152,11 @@ describe("alert notifications", () => {
     raise(alert("a1"));
     raise(alert("a2"));
     const [newest] = screen.getAllByRole("alert");
-    within(newest!).getByRole("link", { name: "View alert" }).focus();
+    act(() => within(newest!).getByRole("link", { name: "View alert" }).focus());
     await user.keyboard("{Escape}");
     expect(screen.getAllByRole("alert")).toHaveLength(1);
     expect(screen.getByRole("alert")).toHaveTextContent("(a1)");
-    screen.getByRole("button", { name: "Dismiss notification" }).focus();
+    act(() => screen.getByRole("button", { name: "Dismiss notification" }).focus());
     await user.keyboard("{Enter}");
     expect(screen.queryByRole("alert")).toBeNull();
     expect(screen.queryByRole("region", { name: "Notifications" })).toBeNull();
