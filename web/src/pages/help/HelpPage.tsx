@@ -1,0 +1,185 @@
+// Help & Support: how to use the console, where the API is documented, the demo logins.
+// Static text and links: nothing here needs the API.
+import Box from "@mui/material/Box";
+import Chip from "@mui/material/Chip";
+import Link from "@mui/material/Link";
+import List from "@mui/material/List";
+import ListItem from "@mui/material/ListItem";
+import ListItemText from "@mui/material/ListItemText";
+import Paper from "@mui/material/Paper";
+import Stack from "@mui/material/Stack";
+import Table from "@mui/material/Table";
+import TableBody from "@mui/material/TableBody";
+import TableCell from "@mui/material/TableCell";
+import TableHead from "@mui/material/TableHead";
+import TableRow from "@mui/material/TableRow";
+import Typography from "@mui/material/Typography";
+import type { ReactNode } from "react";
+import { useAuth } from "../../auth/AuthProvider";
+import { ROLE_LABELS } from "../../shell/nav";
+import { usePageTitle } from "../../shell/usePageTitle";
+
+function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
+  return (
+    <Paper component="section" variant="outlined" aria-labelledby={id} sx={{ p: { xs: 2, md: 3 } }}>
+      <Typography id={id} variant="h6" component="h2" sx={{ mb: 1.5 }}>
+        {title}
+      </Typography>
+      {children}
+    </Paper>
+  );
+}
+
+const LIVE_STATES: [string, string][] = [
+  ["Live", "connected: figures and tables update as events arrive."],
+  ["Connecting… / Reconnecting…", "the console is (re)opening its connection and will catch up on what it missed."],
+  ["Offline", "no connection; what you see may be stale. Reload the page if it stays so."],
+];
+
+export default function HelpPage() {
+  usePageTitle("Help & Support");
+  const { user } = useAuth();
+  return (
+    <Box sx={{ maxWidth: 960 }}>
+      <Typography variant="h4" component="h1" sx={{ mb: 1 }}>
+        Help &amp; Support
+      </Typography>
+      <Typography sx={{ color: "text.secondary", mb: 3 }}>
+        {user ? `You are signed in as ${user.email} (${ROLE_LABELS[user.role]}). ` : ""}
+        How to find your way around the HCP console, and where to go next.
+      </Typography>
+      <Stack spacing={3}>
+        <Section id="help-using" title="Using the console">
+          <List dense disablePadding>
+            <ListItem disableGutters>
+              <ListItemText
+                primary="Navigation"
+                secondary="The menu on the left (the menu button on small screens) lists the pages your role can open. Dashboard shows the headline figures."
+              />
+            </ListItem>
+            <ListItem disableGutters>
+              <ListItemText
+                primary="Account"
+                secondary="The Account button in the top bar shows who is signed in and signs you out. Sessions renew themselves while the console is open."
+              />
+            </ListItem>
+            <ListItem disableGutters>
+              <ListItemText
+                primary="Light and dark"
+                secondary="The sun/moon button switches the theme; the choice is remembered in this browser. Until you choose, the console follows your system's setting."
+              />
+            </ListItem>
+            <ListItem disableGutters>
+              <ListItemText
+                primary="Keyboard"
+                secondary="Tab moves between controls, Enter or Space activates them and Escape closes menus. The first Tab on a page offers “Skip to content”."
+              />
+            </ListItem>
+          </List>
+        </Section>
+
+        <Section id="help-live" title="Live updates">
+          <Typography variant="body2" sx={{ mb: 1.5 }}>
+            The chip in the top bar tells you whether the console is receiving live events:
+          </Typography>
+          <Stack spacing={1}>
+            {LIVE_STATES.map(([state, text]) => (
+              <Stack key={state} direction="row" spacing={1.5} sx={{ alignItems: "baseline" }}>
+                <Chip label={state} size="small" variant="outlined" />
+                <Typography variant="body2">{text}</Typography>
+              </Stack>
+            ))}
+          </Stack>
+        </Section>
+
+        <Section id="help-roles" title="Roles">
+          <Typography variant="body2" component="div">
+            <ul style={{ margin: 0, paddingLeft: "1.25rem" }}>
+              <li>
+                <strong>Operators</strong> run the fleet: power, mining/AI switching, workloads and alerts.
+              </li>
+              <li>
+                <strong>Admins</strong> do everything operators do, and manage users, tenants and billing.
+              </li>
+              <li>
+                <strong>Customers</strong> see their own tenant only: their AI workloads, usage, spend and budget.
+              </li>
+            </ul>
+          </Typography>
+        </Section>
+
+        <Section id="help-api" title="The API">
+          <Typography variant="body2" sx={{ mb: 1 }}>
+            Everything the console does goes through HCP's public API, which you can use directly with an
+            API key or a bearer token.
+          </Typography>
+          <Stack direction={{ xs: "column", sm: "row" }} spacing={{ xs: 1, sm: 3 }}>
+            <Link href="/docs">Interactive API documentation</Link>
+            <Link href="/openapi.json">OpenAPI document (JSON)</Link>
+            <Link href="/health">Service health</Link>
+          </Stack>
+        </Section>
+
+        <Section id="help-demo" title="Demo mode">
+          <Typography variant="body2" sx={{ mb: 1.5 }}>
+            A platform started with <code>hcp up --demo</code> (or <code>make up</code>) has these users. They
+            exist only in demo mode and cannot sign in anywhere else.
+          </Typography>
+          <Table size="small" aria-labelledby="help-demo">
+            <TableHead>
+              <TableRow>
+                <TableCell component="th" scope="col">Role</TableCell>
+                <TableCell component="th" scope="col">Email</TableCell>
+                <TableCell component="th" scope="col">Password</TableCell>
+              </TableRow>
+            </TableHead>
+            <TableBody>
+              <TableRow>
+                <TableCell>Admin</TableCell>
+                <TableCell>admin@mara.com</TableCell>
+                <TableCell>
+                  <code>admin123</code>
+                </TableCell>
+              </TableRow>
+              <TableRow>
+                <TableCell>Operator</TableCell>
+                <TableCell>ops@mara.com</TableCell>
+                <TableCell>
+                  <code>operator123</code>
+                </TableCell>
+              </TableRow>
+              <TableRow>
+                <TableCell>Customer (Acme Corp)</TableCell>
+                <TableCell>john@acme.com</TableCell>
+                <TableCell>
+                  <code>customer123</code>
+                </TableCell>
+              </TableRow>
+              <TableRow>
+                <TableCell>Customer (Globex Research)</TableCell>
+                <TableCell>maria@globex.com</TableCell>
+                <TableCell>
+                  <code>customer123</code>
+                </TableCell>
+              </TableRow>
+              <TableRow>
+                <TableCell>Customer (Initech AI)</TableCell>
+                <TableCell>raj@initech.com</TableCell>
+                <TableCell>
+                  <code>customer123</code>
+                </TableCell>
+              </TableRow>
+            </TableBody>
+          </Table>
+        </Section>
+
+        <Section id="help-support" title="Getting support">
+          <Typography variant="body2">
+            For access, roles or a forgotten password, ask your organisation's HCP administrator. For a
+            problem with a workload, note its id (shown on the workload) and include it in your request.
+          </Typography>
+        </Section>
+      </Stack>
+    </Box>
+  );
+}
