@@ -143,13 +143,13 @@ describe("fleet.metrics", () => {
     id: `m-${s.ts}`, channel: "metrics", event: "fleet.metrics", ts: s.ts, data: s,
   });
   const point = (ts: string) => ({
-    ts, hashrate_ths: 90, power_w: { total: 1e6 }, power_w_by_facility: {}, gpu_utilization: null,
+    ts, hashrate_ths: 90, power_w: { total: 1e6 }, power_w_by_facility: {}, gpu_utilization: null, gpus_busy: null, gpus_total: null,
   });
 
   it("sets the latest snapshot and extends the history, dropping what left the window", () => {
     const client = newClient();
     const p0 = point("2026-01-01T00:00:00Z"), p1 = point("2026-01-01T00:30:00Z"), p2 = point("2026-01-01T00:59:00Z");
-    const history: FleetHistory = { window_s: 3600, step_s: 60, points: [p0, p1, p2] };
+    const history: FleetHistory = { window_s: 3600, step_s: 60, source: "rollup", points: [p0, p1, p2] };
     client.setQueryData(queryKeys.fleetHistory(3600), history);
 
     applyEvent(client, event(snapshot("2026-01-01T01:10:00Z", 123)));
@@ -162,12 +162,12 @@ describe("fleet.metrics", () => {
     expect(after.points[1]).toBe(p2);
     expect(after.points[2]).toEqual({
       ts: "2026-01-01T01:10:00Z", hashrate_ths: 123, power_w: snapshot("x").power_w,
-      power_w_by_facility: { f1: 1.51e6 }, gpu_utilization: 0.6,
+      power_w_by_facility: { f1: 1.51e6 }, gpu_utilization: 0.6, gpus_busy: 10, gpus_total: 16,
     });
   });
 
   it("ignores a replayed or late snapshot", () => {
-    const history: FleetHistory = { window_s: 3600, step_s: 60, points: [point("2026-01-01T00:59:00Z")] };
+    const history: FleetHistory = { window_s: 3600, step_s: 60, source: "rollup", points: [point("2026-01-01T00:59:00Z")] };
     expect(extendHistory(history, snapshot("2026-01-01T00:59:00Z"))).toBe(history);
     expect(extendHistory(history, snapshot("2026-01-01T00:58:00Z"))).toBe(history);
   });

@@ -277,6 +277,8 @@ export function historyPointOf(s: FleetMetricsSnapshot): FleetHistoryPoint {
     power_w: s.power_w,
     power_w_by_facility: s.power_w_by_facility,
     gpu_utilization: s.gpu_utilization ?? null,
+    gpus_busy: s.gpus_busy,
+    gpus_total: s.gpus_total,
   };
 }
 

@@ -1,8 +1,6 @@
 // Query hooks over the keys of cache.ts: what pages read, and what live events keep current.
 import { skipToken, useQuery } from "@tanstack/react-query";
-import type { Client } from "openapi-fetch";
 import { api, call } from "../api/client";
-import type { components } from "../api/schema";
 import {
   liveQueryDefaults,
   queryKeys,
@@ -13,26 +11,10 @@ import {
 } from "./cache";
 import type { Channel, FleetHistory, FleetMetricsSnapshot } from "./types";
 
-/** `GET /api/v1/fleet/history` until the lead's endpoint is in the OpenAPI snapshot. */
-interface FleetHistoryPaths {
-  "/api/v1/fleet/history": {
-    parameters: { query?: { window_s?: number }; header?: never; path?: never; cookie?: never };
-    get: {
-      parameters: { query?: { window_s?: number }; header?: never; path?: never; cookie?: never };
-      requestBody?: never;
-      responses: {
-        200: { headers: Record<string, unknown>; content: { "application/json": FleetHistory } };
-        default: { headers: Record<string, unknown>; content: { "application/json": components["schemas"]["ErrorOut"] } };
-      };
-    };
-  };
-}
-const fleetApi = api as unknown as Client<FleetHistoryPaths>;
-
 export const HISTORY_WINDOW_S = 3600;
 
 export function fetchFleetHistory(windowS: number): Promise<FleetHistory> {
-  return call(fleetApi.GET("/api/v1/fleet/history", { params: { query: { window_s: windowS } } }));
+  return call(api.GET("/api/v1/fleet/history", { params: { query: { window_s: windowS } } }));
 }
 
 export async function fetchAllowedChannels(): Promise<Channel[]> {

@@ -40,18 +40,7 @@ export type UnitList = S["UnitList"];
 export type AlertView = S["AlertView"];
 export type AlertList = S["AlertList"];
 
-/** One point of `GET /api/v1/fleet/history` (the lead adds the endpoint; local type until it is in
- * the snapshot). */
-export interface FleetHistoryPoint {
-  ts: string;
-  hashrate_ths: number;
-  power_w: { mining?: number; ai?: number; idle?: number; curtailed?: number; total?: number; [mode: string]: number | undefined };
-  power_w_by_facility: Record<string, number>;
-  gpu_utilization: number | null;
-}
-
-export interface FleetHistory {
-  window_s: number;
-  step_s: number;
-  points: FleetHistoryPoint[];
-}
+/** `GET /api/v1/fleet/history`: the fleet over a recent window, oldest first, one point per step
+ * (averages of the snapshots in it); `fleet.metrics` events extend it. */
+export type FleetHistory = S["FleetHistory"];
+export type FleetHistoryPoint = S["FleetPoint"];

@@ -15,7 +15,7 @@ describe("FleetChart", () => {
   it("renders both series as SVG", () => {
     const points = [0, 1, 2].map((i) => ({
       ts: `2026-01-01T10:0${i}:00Z`, hashrate_ths: 100 + i, power_w: { total: 1e6 + i * 1e5 },
-      power_w_by_facility: {}, gpu_utilization: null,
+      power_w_by_facility: {}, gpu_utilization: null, gpus_busy: null, gpus_total: null,
     }));
     const { container } = render(<div style={{ width: 600 }}><FleetChart points={points} height={200} /></div>);
     expect(container.querySelector("svg")).not.toBeNull();

@@ -55,7 +55,7 @@ export default function OperatorDashboard() {
 
       <Grid container spacing={2} sx={{ mb: 2 }}>
         <Grid size={{ xs: 12, sm: 6, lg: "grow" }}>
-          <StatCard label="Hashrate" value={value((x) => `${formatNumber(x.hashrate_ths, 1)} TH/s`)}
+          <StatCard label="Hashrate" value={value((x) => (x.hashrate_ths === null ? null : `${formatNumber(x.hashrate_ths, 1)} TH/s`))}
             hint={f?.asics_mining != null ? `${formatNumber(f.asics_mining)} ASICs mining` : undefined} />
         </Grid>
         <Grid size={{ xs: 12, sm: 6, lg: "grow" }}>
@@ -64,7 +64,7 @@ export default function OperatorDashboard() {
         <Grid size={{ xs: 12, sm: 6, lg: "grow" }}>
           <StatCard label="GPUs busy"
             value={value((x) => (x.gpus_busy === null ? null : `${formatNumber(x.gpus_busy)} / ${formatNumber(x.gpus_total ?? 0)}`))}
-            hint={f ? `${formatPercent(f.gpu_utilization)} utilisation${f.live ? "" : ` · ${waiting.toLowerCase()}`}` : undefined} />
+            hint={f ? `${formatPercent(f.gpu_utilization)} utilisation${f.live ? "" : " (average of the last step)"}` : undefined} />
         </Grid>
         <Grid size={{ xs: 12, sm: 6, lg: "grow" }}>
           <StatCard label="Profit per hour"

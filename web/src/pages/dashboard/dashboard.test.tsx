@@ -39,10 +39,10 @@ const value = (name: string) => within(screen.getByRole("region", { name })).get
 
 describe("OperatorDashboard", () => {
   const history: FleetHistory = {
-    window_s: 3600, step_s: 60,
+    window_s: 3600, step_s: 60, source: "rollup",
     points: [
-      { ts: "2026-01-01T10:00:00Z", hashrate_ths: 100, power_w: { mining: 1e6, ai: 2e5, idle: 0, total: 1.2e6 }, power_w_by_facility: {}, gpu_utilization: 0.5 },
-      { ts: "2026-01-01T10:30:00Z", hashrate_ths: 120.5, power_w: { mining: 1.1e6, ai: 3e5, idle: 1e5, total: 1.5e6 }, power_w_by_facility: {}, gpu_utilization: 0.75 },
+      { ts: "2026-01-01T10:00:00Z", hashrate_ths: 100, power_w: { mining: 1e6, ai: 2e5, idle: 0, total: 1.2e6 }, power_w_by_facility: {}, gpu_utilization: 0.5, gpus_busy: 8, gpus_total: 16 },
+      { ts: "2026-01-01T10:30:00Z", hashrate_ths: 120.5, power_w: { mining: 1.1e6, ai: 3e5, idle: 1e5, total: 1.5e6 }, power_w_by_facility: {}, gpu_utilization: 0.75, gpus_busy: 11.6, gpus_total: 16 },
     ],
   };
   const snapshot: FleetMetricsSnapshot = {
@@ -65,7 +65,7 @@ describe("OperatorDashboard", () => {
     await waitFor(() => expect(value("Hashrate")).toBe("120.5 TH/s"));
     expect(value("Power")).toBe("1.50 MW");
     expect(screen.getByRole("region", { name: "Power" })).toHaveTextContent("Mining 1.10 MW · AI 0.30 MW · Idle 0.10 MW");
-    expect(value("GPUs busy")).toBe("—");
+    expect(value("GPUs busy")).toBe("12 / 16");
     expect(screen.getByRole("region", { name: "GPUs busy" })).toHaveTextContent("75 % utilisation");
     expect(value("Queue")).toBe("—");
     expect(await screen.findByTestId("chart")).toHaveTextContent("2");

@@ -4,10 +4,10 @@ import type { FleetHistoryPoint, FleetMetricsSnapshot } from "../../live/types";
 import { formatMw, formatNumber } from "./format";
 
 /** The figures shown: the latest snapshot, or before the first event the last history point
- * (which has no GPU counts, profit or queue). */
+ * (averages over its step, without ASIC count, profit or queue). */
 export interface FleetFigures {
   ts: string;
-  hashrate_ths: number;
+  hashrate_ths: number | null;
   power_w: Record<string, number | undefined>;
   gpu_utilization: number | null;
   gpus_busy: number | null;
@@ -36,9 +36,11 @@ export function figuresOf(snapshot: FleetMetricsSnapshot | undefined, last: Flee
     };
   }
   if (!last) return undefined;
+  const round = (v: number | null) => (v === null ? null : Math.round(v));
   return {
     ts: last.ts, hashrate_ths: last.hashrate_ths, power_w: last.power_w, gpu_utilization: last.gpu_utilization,
-    gpus_busy: null, gpus_total: null, asics_mining: null, profit_usd_per_hour: null, queue: null, live: false,
+    gpus_busy: round(last.gpus_busy), gpus_total: round(last.gpus_total), asics_mining: null,
+    profit_usd_per_hour: null, queue: null, live: false,
   };
 }
 
@@ -52,16 +54,19 @@ export function describeHistory(points: FleetHistoryPoint[], windowS: number): s
   if (points.length === 0) return "No fleet history yet for this period.";
   const minutes = Math.round(windowS / 60);
   const period = minutes % 60 === 0 ? (minutes === 60 ? "the last hour" : `the last ${minutes / 60} hours`) : `the last ${minutes} minutes`;
-  const hash = points.map((p) => p.hashrate_ths);
-  const power = points.map((p) => p.power_w.total).filter((v): v is number => typeof v === "number");
-  const last = points[points.length - 1]!;
-  const h = range(hash)!;
-  const parts = [
-    `Over ${period} (${points.length} points), hashrate ranged from ${formatNumber(h.min, 1)} to ${formatNumber(h.max, 1)} TH/s and is now ${formatNumber(last.hashrate_ths, 1)} TH/s.`,
-  ];
+  const isNumber = (v: number | null | undefined): v is number => typeof v === "number";
+  const hash = points.map((p) => p.hashrate_ths).filter(isNumber);
+  const power = points.map((p) => p.power_w.total).filter(isNumber);
+  const nowHash = [...points].reverse().find((p) => isNumber(p.hashrate_ths))?.hashrate_ths;
+  const nowPower = [...points].reverse().find((p) => isNumber(p.power_w.total))?.power_w.total;
+  const parts = [`Over ${period} (${points.length} points),`];
+  const h = range(hash);
+  parts.push(h && isNumber(nowHash)
+    ? `hashrate ranged from ${formatNumber(h.min, 1)} to ${formatNumber(h.max, 1)} TH/s and is now ${formatNumber(nowHash, 1)} TH/s.`
+    : "no hashrate was reported.");
   const p = range(power);
-  if (p) {
-    parts.push(`Power ranged from ${formatMw(p.min)} to ${formatMw(p.max)} and is now ${formatMw(last.power_w.total)}.`);
+  if (p && isNumber(nowPower)) {
+    parts.push(`Power ranged from ${formatMw(p.min)} to ${formatMw(p.max)} and is now ${formatMw(nowPower)}.`);
   }
   return parts.join(" ");
 }
