@@ -4,7 +4,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type ReactNode } from "react";
 import { useAuth } from "../auth/AuthProvider";
-import { getAccessToken, refreshAccessToken } from "../auth/session";
+import { getAccessToken, isAccessTokenExpired, refreshAccessToken } from "../auth/session";
 import { applyEvent, applyReset } from "./cache";
 import { LiveClientContext } from "./context";
 import { LiveAlerts } from "./LiveAlerts";
@@ -15,7 +15,8 @@ export { useLiveEvent, useLiveStatus } from "./status";
 
 export function createLiveClient(overrides: Partial<LiveClientOptions> = {}): LiveClient {
   return new LiveClient({
-    getToken: getAccessToken,
+    // an expired token would only earn a 1008: refresh first (a tab back from sleep)
+    getToken: () => (isAccessTokenExpired() ? null : getAccessToken()),
     refreshToken: refreshAccessToken,
     fetchChannels: fetchAllowedChannels,
     ...overrides,
