@@ -56,7 +56,7 @@ export function AccountMenu() {
         onClose={() => setAnchor(null)}
         anchorOrigin={{ vertical: "bottom", horizontal: "right" }}
         transformOrigin={{ vertical: "top", horizontal: "right" }}
-        slotProps={{ paper: { sx: { minWidth: 240, mt: 1 } } }}
+        slotProps={{ paper: { role: "dialog", "aria-label": "Account", sx: { minWidth: 240, mt: 1 } } }}
       >
         <Box id={headerId} sx={{ px: 2, pt: 1.5, pb: 1 }}>
           <Typography variant="subtitle2" sx={{ fontWeight: 600, wordBreak: "break-all" }}>

@@ -9,6 +9,7 @@ import Drawer from "@mui/material/Drawer";
 import IconButton from "@mui/material/IconButton";
 import Link from "@mui/material/Link";
 import List from "@mui/material/List";
+import ListItem from "@mui/material/ListItem";
 import ListItemButton from "@mui/material/ListItemButton";
 import ListItemIcon from "@mui/material/ListItemIcon";
 import ListItemText from "@mui/material/ListItemText";
@@ -56,6 +57,9 @@ function Navigation({ onNavigate }: { onNavigate?: () => void }) {
   const sections = navSections(user?.role);
   return (
     <Box component="nav" aria-label="Main navigation" sx={{ overflowY: "auto", flexGrow: 1 }}>
+      <Toolbar sx={{ px: 2 }}>
+        <Brand />
+      </Toolbar>
       <Stack direction="row" spacing={1} sx={{ px: 2, py: 1.5, alignItems: "center" }}>
         <Typography variant="body2" sx={{ color: "text.secondary" }}>
           {user ? `${ROLE_LABELS[user.role]} console` : "Console"}
@@ -70,27 +74,28 @@ function Navigation({ onNavigate }: { onNavigate?: () => void }) {
           subheader={title ? <ListSubheader component="div">{title}</ListSubheader> : undefined}
         >
           {items.map((item) => (
-            <ListItemButton
-              key={item.key}
-              component={NavLink}
-              to={item.to}
-              end={item.end}
-              onClick={onNavigate}
-              sx={{
-                mx: 1,
-                borderRadius: 1,
-                "&.active": {
-                  bgcolor: "action.selected",
-                  color: "primary.main",
-                  "& .MuiListItemIcon-root": { color: "primary.main" },
-                },
-              }}
-            >
-              <ListItemIcon sx={{ minWidth: 36 }}>
-                <item.icon fontSize="small" />
-              </ListItemIcon>
-              <ListItemText primary={item.label} />
-            </ListItemButton>
+            <ListItem key={item.key} disablePadding>
+              <ListItemButton
+                component={NavLink}
+                to={item.to}
+                end={item.end}
+                onClick={onNavigate}
+                sx={{
+                  mx: 1,
+                  borderRadius: 1,
+                  "&.active": {
+                    bgcolor: "action.selected",
+                    color: "primary.main",
+                    "& .MuiListItemIcon-root": { color: "primary.main" },
+                  },
+                }}
+              >
+                <ListItemIcon sx={{ minWidth: 36 }}>
+                  <item.icon fontSize="small" />
+                </ListItemIcon>
+                <ListItemText primary={item.label} />
+              </ListItemButton>
+            </ListItem>
           ))}
         </List>
       ))}
@@ -107,14 +112,7 @@ export function AppShell({ children }: { children?: ReactNode }) {
   // a page change closes the temporary drawer
   useEffect(() => setOpen(false), [location.pathname]);
 
-  const drawer = (
-    <>
-      <Toolbar sx={{ px: 2 }}>
-        <Brand />
-      </Toolbar>
-      <Navigation onNavigate={wide ? undefined : () => setOpen(false)} />
-    </>
-  );
+  const drawer = <Navigation onNavigate={wide ? undefined : () => setOpen(false)} />;
 
   return (
     <Box sx={{ display: "flex", minHeight: "100vh" }}>

@@ -21,8 +21,13 @@ export function LiveChip() {
       title={`Live updates: ${status}`}
       size="small"
       variant="outlined"
-      color={look.color}
-      icon={<FiberManualRecord aria-hidden sx={{ fontSize: 12 }} />}
+      // the dot carries the colour; the text stays in the text colour (AA on any background)
+      icon={
+        <FiberManualRecord
+          aria-hidden
+          sx={{ fontSize: 12, "&&": { color: look.color === "default" ? "text.secondary" : `${look.color}.main` } }}
+        />
+      }
       label={look.text}
       data-state={status}
     />

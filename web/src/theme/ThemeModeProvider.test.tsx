@@ -108,6 +108,9 @@ describe("createMaraTheme", () => {
         expect(getContrastRatio(t.palette.text.secondary, bg)).toBeGreaterThanOrEqual(4.5);
       }
       expect(getContrastRatio(t.palette.primary.contrastText, t.palette.primary.main)).toBeGreaterThanOrEqual(4.5);
+      for (const tone of ["error", "warning", "info", "success"] as const) {
+        expect(getContrastRatio(t.palette[tone].main, t.palette.background.default)).toBeGreaterThanOrEqual(4.5);
+      }
     }
   });
 });

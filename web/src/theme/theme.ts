@@ -32,6 +32,11 @@ export function createMaraTheme(mode: ThemeMode): Theme {
           secondary: { main: "#006a85", light: "#00a6c7", dark: "#004d61", contrastText: "#ffffff" },
           background: { default: "#f4f6fa", paper: "#ffffff" },
           text: { primary: brand.black, secondary: "#4a5463" },
+          // MUI's defaults are too light for text on white (warning 3.1:1, info 4.1:1)
+          warning: { main: "#a85400", light: "#ed6c02", dark: "#7a3d00", contrastText: "#ffffff" },
+          info: { main: "#01579b", light: "#0288d1", dark: "#003c6c", contrastText: "#ffffff" },
+          success: { main: "#2e7d32", light: "#4caf50", dark: "#1b5e20", contrastText: "#ffffff" },
+          error: { main: "#c62828", light: "#ef5350", dark: "#8e0000", contrastText: "#ffffff" },
         },
     shape: { borderRadius: 10 },
     typography: {
