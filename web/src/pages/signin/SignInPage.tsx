@@ -87,6 +87,8 @@ export default function SignInPage() {
               name="email"
               autoComplete="username"
               required
+              // required, without the "*" in the label: its accessible name stays "Email"/"Password"
+              slotProps={{ inputLabel: { required: false } }}
               fullWidth
               autoFocus
               value={email}
@@ -99,6 +101,8 @@ export default function SignInPage() {
               name="password"
               autoComplete="current-password"
               required
+              // required, without the "*" in the label: its accessible name stays "Email"/"Password"
+              slotProps={{ inputLabel: { required: false } }}
               fullWidth
               value={password}
               onChange={(e) => setPassword(e.target.value)}
