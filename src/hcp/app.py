@@ -147,7 +147,7 @@ def create_app(
     async def health() -> HealthOut:
         platform: Platform = app.state.platform
         return HealthOut(status="ok", service=name, version=hcp.__version__, domains=list(domains),
-                         components=platform.components.health())
+                         components=platform.components.health(), demo=platform.settings.demo)
 
     @app.get("/ready", tags=["ops"], summary="Readiness: database and bus reachable",
              responses={503: {"model": ErrorOut, "description": "a dependency is unreachable (details.checks)"}})
@@ -187,6 +187,7 @@ class HealthOut(BaseModel):
     version: str
     domains: list[str]
     components: dict[str, str] = Field(description='each background component: "ok" or why not')
+    demo: bool = Field(description="demo mode: demo users, a public secret key and simulated hardware")
 
 
 class ReadyOut(BaseModel):

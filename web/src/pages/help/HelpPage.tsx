@@ -1,5 +1,5 @@
 // Help & Support: how to use the console, where the API is documented, the demo logins.
-// Static text and links: nothing here needs the API.
+// Static text and links; the demo logins only where /health says the platform runs in demo mode.
 import Box from "@mui/material/Box";
 import Chip from "@mui/material/Chip";
 import Link from "@mui/material/Link";
@@ -15,6 +15,8 @@ import TableHead from "@mui/material/TableHead";
 import TableRow from "@mui/material/TableRow";
 import Typography from "@mui/material/Typography";
 import type { ReactNode } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { api, unwrap } from "../../api/client";
 import { useAuth } from "../../auth/AuthProvider";
 import { ROLE_LABELS } from "../../shell/nav";
 import { usePageTitle } from "../../shell/usePageTitle";
@@ -39,6 +41,12 @@ const LIVE_STATES: [string, string][] = [
 export default function HelpPage() {
   usePageTitle("Help & Support");
   const { user } = useAuth();
+  const health = useQuery({
+    queryKey: ["health"],
+    queryFn: async () => unwrap(await api.GET("/health")),
+    staleTime: Infinity,
+  });
+  const demo = health.data?.demo === true;
   return (
     <Box sx={{ maxWidth: 960 }}>
       <Typography variant="h4" component="h1" sx={{ mb: 1 }}>
@@ -120,6 +128,7 @@ export default function HelpPage() {
           </Stack>
         </Section>
 
+        {demo && (
         <Section id="help-demo" title="Demo mode">
           <Typography variant="body2" sx={{ mb: 1.5 }}>
             A platform started with <code>hcp up --demo</code> (or <code>make up</code>) has these users. They
@@ -172,6 +181,7 @@ export default function HelpPage() {
             </TableBody>
           </Table>
         </Section>
+        )}
 
         <Section id="help-support" title="Getting support">
           <Typography variant="body2">
