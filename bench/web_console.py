@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,13 +50,16 @@ def find_chromium() -> str | None:
 
 def start_platform(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    # A copy of the build, so that a rebuild of web/dist meanwhile cannot change the pages measured.
+    console_dir = workdir / "dist"
+    shutil.copytree(DIST, console_dir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HCP_")}
     env.update({
         "HCP_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'hcp.db'}",
         # The simulated miners on a subnet of their own (no collisions with another platform).
         "HCP_SIM__ASIC_SUBNET": f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24",
         "HCP_SIM__ASIC_WEB_PORT": str(free_port()),
-        "HCP_SERVER__CONSOLE_DIR": str(DIST),
+        "HCP_SERVER__CONSOLE_DIR": str(console_dir),
     })
     log = (workdir / "hcp.log").open("wb")
     proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "hcp"), "up", "--demo", "--port", str(port),

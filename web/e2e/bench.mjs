@@ -89,8 +89,8 @@ async function landingFcp(browser) {
 async function dashboardInteractive(browser) {
   return withContext(browser, async (page) => {
     await page.goto(`/signin?role=${OPERATOR.role.toLowerCase()}`);
-    await page.getByLabel("Email", { exact: true }).fill(OPERATOR.email);
-    await page.getByLabel("Password", { exact: true }).fill(OPERATOR.password);
+    await page.getByRole("textbox", { name: "Email", exact: true }).fill(OPERATOR.email);
+    await page.getByRole("textbox", { name: "Password", exact: true }).fill(OPERATOR.password);
     const button = page.getByRole("button", { name: "Sign in", exact: true });
     await button.waitFor();
     const start = Date.now();
@@ -112,8 +112,8 @@ async function apiToken(user) {
 async function eventToScreen(browser) {
   return withContext(browser, async (page) => {
     await page.goto("/signin?role=customer");
-    await page.getByLabel("Email", { exact: true }).fill(CUSTOMER.email);
-    await page.getByLabel("Password", { exact: true }).fill(CUSTOMER.password);
+    await page.getByRole("textbox", { name: "Email", exact: true }).fill(CUSTOMER.email);
+    await page.getByRole("textbox", { name: "Password", exact: true }).fill(CUSTOMER.password);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { level: 1, name: "Customer dashboard", exact: true }).waitFor({ timeout: 30_000 });
     await page.getByLabel("Live updates: live").first().waitFor({ timeout: 30_000 });

@@ -53,8 +53,8 @@ export async function signIn(page: Page, user: DemoUser): Promise<void> {
   await page.goto("/");
   await page.getByRole("link", { name: `Sign in as ${user.role}`, exact: true }).click();
   await expect(heading(page, "Sign in")).toBeVisible();
-  await page.getByLabel("Email", { exact: true }).fill(user.email);
-  await page.getByLabel("Password", { exact: true }).fill(user.password);
+  await page.getByRole("textbox", { name: "Email", exact: true }).fill(user.email);
+  await page.getByRole("textbox", { name: "Password", exact: true }).fill(user.password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(heading(page, user.dashboard)).toBeVisible();
 }

@@ -37,6 +37,6 @@ test("a role link leads to the sign-in form", async ({ page }) => {
   await page.getByRole("link", { name: "Sign in as Customer", exact: true }).click();
   await expect(page).toHaveURL(/\/signin\?role=customer$/);
   await expect(heading(page, "Sign in")).toBeVisible();
-  await expect(page.getByLabel("Email", { exact: true })).toBeVisible();
-  await expect(page.getByLabel("Password", { exact: true })).toBeVisible();
+  await expect(page.getByRole("textbox", { name: "Email", exact: true })).toBeVisible();
+  await expect(page.getByRole("textbox", { name: "Password", exact: true })).toBeVisible();
 });

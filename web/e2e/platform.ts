@@ -2,7 +2,7 @@
 // port, with a database in a fresh temporary folder and the simulated miners on a random loopback
 // /24 (as tests/conftest.py does), so runs never share a port, a database or a miner address.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -71,12 +71,16 @@ export async function startPlatform(options: { metricsIntervalS?: number; readyT
   const [port, asicWebPort] = [await freePort(), await freePort()];
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), "hcp-e2e-"));
   const logFile = path.join(tmpDir, "hcp.log");
+  // A copy of the build: a rebuild of web/dist while the tests run (make, another terminal)
+  // would otherwise change the pages under them.
+  const consoleDir = path.join(tmpDir, "dist");
+  cpSync(DIST_DIR, consoleDir, { recursive: true });
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("HCP_")));
   Object.assign(env, {
     HCP_DATABASE_URL: `sqlite+aiosqlite:///${path.join(tmpDir, "hcp.db")}`,
     HCP_SIM__ASIC_SUBNET: randomLoopbackSubnet(),
     HCP_SIM__ASIC_WEB_PORT: String(asicWebPort),
-    HCP_SERVER__CONSOLE_DIR: DIST_DIR,
+    HCP_SERVER__CONSOLE_DIR: consoleDir,
     // fleet.metrics every second (default 5 s), so a live update shows up quickly.
     HCP_METRICS__INTERVAL_S: String(options.metricsIntervalS ?? 1),
   });

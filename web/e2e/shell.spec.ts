@@ -11,8 +11,8 @@ test("a wrong password shows the API's error and stays on the sign-in page", asy
   expect(message).not.toBe("");
 
   await page.goto("/signin?role=operator");
-  await page.getByLabel("Email", { exact: true }).fill(wrong.email);
-  await page.getByLabel("Password", { exact: true }).fill(wrong.password);
+  await page.getByRole("textbox", { name: "Email", exact: true }).fill(wrong.email);
+  await page.getByRole("textbox", { name: "Password", exact: true }).fill(wrong.password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert")).toContainText(message, { ignoreCase: true });
   await expect(page).toHaveURL(/\/signin/);
