@@ -80,11 +80,11 @@ export default function OperatorDashboard() {
       <Paper component="figure" variant="outlined" aria-labelledby="fleet-chart-title" sx={{ m: 0, p: 2 }}>
         <Typography id="fleet-chart-title" variant="h6" component="h2">Hashrate and power, last hour</Typography>
         {history.isPending ? (
-          <Box aria-busy="true" aria-label="Loading the chart">
+          <Box role="status" aria-busy="true" aria-label="Loading the chart">
             <Skeleton variant="rectangular" height={CHART_HEIGHT} />
           </Box>
         ) : points.length > 0 ? (
-          <Suspense fallback={<Box aria-busy="true"><Skeleton variant="rectangular" height={CHART_HEIGHT} /></Box>}>
+          <Suspense fallback={<Box role="status" aria-busy="true" aria-label="Loading the chart"><Skeleton variant="rectangular" height={CHART_HEIGHT} /></Box>}>
             <Box aria-hidden="true">
               <FleetChart points={points} height={CHART_HEIGHT} />
             </Box>
