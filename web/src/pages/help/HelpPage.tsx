@@ -32,6 +32,15 @@ function Section({ id, title, children }: { id: string; title: string; children:
   );
 }
 
+// The users `hcp up --demo` seeds (src/hcp/demo.py): they exist in demo mode only.
+const DEMO_LOGINS: [string, string, string][] = [
+  ["Admin", "admin@mara.com", "admin123"],
+  ["Operator", "ops@mara.com", "operator123"],
+  ["Customer (Acme Corp)", "john@acme.com", "customer123"],
+  ["Customer (Globex Research)", "maria@globex.com", "customer123"],
+  ["Customer (Initech AI)", "raj@initech.com", "customer123"],
+];
+
 const LIVE_STATES: [string, string][] = [
   ["Live", "connected: figures and tables update as events arrive."],
   ["Connecting… / Reconnecting…", "the console is (re)opening its connection and will catch up on what it missed."],
@@ -143,41 +152,15 @@ export default function HelpPage() {
               </TableRow>
             </TableHead>
             <TableBody>
-              <TableRow>
-                <TableCell>Admin</TableCell>
-                <TableCell>admin@mara.com</TableCell>
-                <TableCell>
-                  <code>admin123</code>
-                </TableCell>
-              </TableRow>
-              <TableRow>
-                <TableCell>Operator</TableCell>
-                <TableCell>ops@mara.com</TableCell>
-                <TableCell>
-                  <code>operator123</code>
-                </TableCell>
-              </TableRow>
-              <TableRow>
-                <TableCell>Customer (Acme Corp)</TableCell>
-                <TableCell>john@acme.com</TableCell>
-                <TableCell>
-                  <code>customer123</code>
-                </TableCell>
-              </TableRow>
-              <TableRow>
-                <TableCell>Customer (Globex Research)</TableCell>
-                <TableCell>maria@globex.com</TableCell>
-                <TableCell>
-                  <code>customer123</code>
-                </TableCell>
-              </TableRow>
-              <TableRow>
-                <TableCell>Customer (Initech AI)</TableCell>
-                <TableCell>raj@initech.com</TableCell>
-                <TableCell>
-                  <code>customer123</code>
-                </TableCell>
-              </TableRow>
+              {DEMO_LOGINS.map(([role, email, password]) => (
+                <TableRow key={email}>
+                  <TableCell>{role}</TableCell>
+                  <TableCell>{email}</TableCell>
+                  <TableCell>
+                    <code>{password}</code>
+                  </TableCell>
+                </TableRow>
+              ))}
             </TableBody>
           </Table>
         </Section>
