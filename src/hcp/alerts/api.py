@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from hcp.alerts import service
-from hcp.alerts.schemas import AlertList, AlertOut
+from hcp.alerts.schemas import AlertList, AlertOut, AlertSummary
 from hcp.auth.audit import record_audit
 from hcp.core.platform import PlatformDep, SessionDep
 from hcp.core.routing import domain_router
@@ -25,14 +25,33 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, description="items to skip")]
 
 
-@router.get("/alerts", response_model=AlertList, summary="Alerts, newest first, by status and severity")
+SubjectKind = Annotated[str | None, Query(min_length=1, max_length=16,
+                                          description="what the alerts are about: unit, market or tenant")]
+SubjectId = Annotated[str | None, Query(min_length=1, max_length=64,
+                                        description="the unit (market node, tenant) they are about")]
+TenantId = Annotated[str | None, Query(min_length=1, max_length=32,
+                                       description="one customer's alerts (budgets); a customer sees their own only")]
+
+
+@router.get("/alerts", response_model=AlertList,
+            summary="Alerts, newest first, by status, severity, subject (a unit's) and tenant")
 async def list_alerts(
     principal: CurrentUser, session: SessionDep, status: AlertStatus | None = None,
-    severity: Severity | None = None, limit: Limit = 100, offset: Offset = 0,
+    severity: Severity | None = None, subject_kind: SubjectKind = None, subject_id: SubjectId = None,
+    tenant_id: TenantId = None,
+    limit: Limit = 100, offset: Offset = 0,
 ) -> dict[str, Any]:
     rows, total = await service.list_alerts(session=session, principal=principal, status=status,
-                                            severity=severity, limit=limit, offset=offset)
+                                            severity=severity, subject_kind=subject_kind, subject_id=subject_id,
+                                            tenant_id=tenant_id, limit=limit, offset=offset)
     return {"items": [service.alert_view(a) for a in rows], "total": total}
+
+
+# Declared before /alerts/{alert_id}, which would take "summary" for an alert id.
+@router.get("/alerts/summary", response_model=AlertSummary,
+            summary="Alerts not yet resolved, counted by status (open, acked) and severity")
+async def alert_summary(principal: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return await service.summarize(session=session, principal=principal)
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut, summary="One alert")

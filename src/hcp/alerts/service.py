@@ -121,16 +121,35 @@ def _close(alert: Alert, *, by: str, now: datetime) -> None:
 # --- reading and user actions ------------------------------------------------------------------
 async def list_alerts(
     *, session: AsyncSession, principal: Principal, status: str | None = None, severity: str | None = None,
+    subject_kind: str | None = None, subject_id: str | None = None, tenant_id: str | None = None,
     limit: int = 100, offset: int = 0,
 ) -> tuple[list[Alert], int]:
-    """Newest first; customers see the alerts of their own tenant only (budgets), staff all."""
+    """Newest first; customers see the alerts of their own tenant only (budgets), staff all.
+
+    Every filter is an equality on the field of that name (what the console's live cache compares
+    an `alert.*` event against): one unit's alerts are `subject_kind="unit", subject_id=<unit>`."""
     where = [tenant_filter(principal, Alert.tenant_id)]
-    if status is not None:
-        where.append(Alert.status == status)
-    if severity is not None:
-        where.append(Alert.severity == severity)
+    for column, value in ((Alert.status, status), (Alert.severity, severity), (Alert.subject_kind, subject_kind),
+                          (Alert.subject_id, subject_id), (Alert.tenant_id, tenant_id)):
+        if value is not None:
+            where.append(column == value)
     return await page(session, select(Alert).where(*where).order_by(Alert.raised_at.desc(), Alert.id),
                       limit=limit, offset=offset)
+
+
+async def summarize(*, session: AsyncSession, principal: Principal) -> dict[str, dict[str, int]]:
+    """The alerts not yet resolved that `principal` may see, counted by status (open, acked) and
+    severity (every severity present, zero included)."""
+    rows = (await session.execute(
+        select(Alert.status, Alert.severity, func.count())
+        .where(tenant_filter(principal, Alert.tenant_id), Alert.status != "resolved")
+        .group_by(Alert.status, Alert.severity)
+    )).all()
+    counts = {status: dict.fromkeys(SEVERITIES, 0) for status in ("open", "acked")}
+    for status, severity, n in rows:
+        if str(status) in counts and str(severity) in counts[str(status)]:
+            counts[str(status)][str(severity)] = int(n)
+    return counts
 
 
 async def get_alert(*, session: AsyncSession, principal: Principal, alert_id: str) -> Alert:
