@@ -12,15 +12,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Depends, Query
+from fastapi.responses import StreamingResponse
 
 from hcp.core.errors import InvalidInput
 from hcp.core.platform import PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import require_role
 from hcp.drivers.base import UnitIdentity
-from hcp.kernel.enums import Health, UnitKind, UnitStatus
-from hcp.resources import allocation, capacity, discovery, service, telemetry
+from hcp.kernel.enums import Health, UnitKind, UnitMode, UnitStatus
+from hcp.resources import allocation, capacity, discovery, export, service, telemetry
 from hcp.resources.runtime import runtime_of
 from hcp.resources.schemas import (
     AgentRegisterIn,
@@ -93,23 +94,56 @@ async def put_rack(facility_id: str, rack_id: str, body: RackIn,
 
 
 # --- units -------------------------------------------------------------------------------------
-@router.get("/resources", response_model=UnitList, summary="Units, filtered, with live readings")
+class UnitFilters:
+    """The filters and order of a unit list, shared by the list and its CSV export."""
+
+    def __init__(
+        self,
+        kind: UnitKind | None = None,
+        facility_id: Annotated[str | None, Query(max_length=64)] = None,
+        status: UnitStatus | None = None,
+        model: Annotated[str | None, Query(max_length=100)] = None,
+        health: Health | None = None,
+        rack_id: Annotated[str | None, Query(max_length=64)] = None,
+        mode: UnitMode | None = None,
+        q: Annotated[str | None, Query(max_length=100, description=(
+            "free text: units whose id, model, address, hostname, serial, MAC or workload contains it "
+            "(case-insensitive)"))] = None,
+        sort: Annotated[str | None, Query(max_length=32, pattern=r"^-?[a-z_]+$", description=(
+            "order by one of " + ", ".join(sorted(service.UNIT_SORTS)) + "; '-' in front for descending "
+            "(default: kind, then id)"))] = None,
+    ) -> None:
+        self.values: dict[str, str | None] = {
+            "kind": kind, "facility_id": facility_id, "status": status, "model": model, "health": health,
+            "rack_id": rack_id, "mode": mode, "q": q, "sort": sort,
+        }
+        if sort is not None and sort.lstrip("-") not in service.UNIT_SORTS:
+            raise InvalidInput("sort", f"one of {', '.join(sorted(service.UNIT_SORTS))}, "
+                               "with '-' in front for descending")
+
+
+FiltersDep = Annotated[UnitFilters, Depends()]
+
+
+@router.get("/resources", response_model=UnitList, summary="Units, filtered, sorted, with live readings")
 async def list_units(
-    session: SessionDep,
-    kind: UnitKind | None = None,
-    facility_id: Annotated[str | None, Query(max_length=64)] = None,
-    status: UnitStatus | None = None,
-    model: Annotated[str | None, Query(max_length=100)] = None,
-    health: Health | None = None,
-    rack_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    session: SessionDep, filters: FiltersDep, limit: Limit = 100, offset: Offset = 0
 ) -> dict[str, Any]:
-    items, total = await service.list_units(
-        session=session, kind=kind, facility_id=facility_id, status=status, model=model, health=health,
-        rack_id=rack_id, limit=limit, offset=offset,
-    )
+    items, total = await service.list_units(session=session, limit=limit, offset=offset, **filters.values)
     return {"items": items, "total": total}
+
+
+# Declared before /resources/{unit_id}, which would take "export.csv" for a unit id.
+@router.get("/resources/export.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}, "description": "one row per unit, header first"}},
+            summary="Every unit the list's filters pass, as CSV (streamed; the list's filters and order)")
+async def export_units(filters: FiltersDep, platform: PlatformDep) -> StreamingResponse:
+    query = service.units_query(**filters.values)
+    stamp = platform.clock.now().strftime("%Y%m%dT%H%M%SZ")
+    return StreamingResponse(
+        export.stream(db=platform.db, query=query), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="hcp-resources-{stamp}.csv"'},
+    )
 
 
 @router.get("/resources/capacity", response_model=CapacityOut,

@@ -123,10 +123,12 @@ class TopologyUnit(BaseModel):
     health: Health
     mode: UnitMode
     address: str | None
+    power_w: float | None = Field(description="the latest power reading, if the unit reports one")
 
 
 class TopologyRack(RackOut):
     units: list[TopologyUnit]
+    power_kw: float = Field(description="what the rack's units report drawing now (to set against power_cap_kw)")
 
 
 class Topology(BaseModel):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.core.db import utcnow
@@ -25,7 +25,7 @@ from hcp.resources.models import Allocation, Facility, Rack, Unit
 
 UNIT_STATE = "unit.state"
 # Words under /resources that are routes, not unit ids.
-RESERVED_IDS = frozenset({"capacity", "discover", "allocations", "agents", "health"})
+RESERVED_IDS = frozenset({"capacity", "discover", "allocations", "agents", "health", "export.csv"})
 
 
 # --- facilities and racks ----------------------------------------------------------------------
@@ -86,13 +86,20 @@ async def topology(*, session: AsyncSession, facility_id: str) -> dict[str, Any]
         by_rack.setdefault(unit.rack_id, []).append({
             "id": unit.id, "kind": unit.kind, "model": unit.model, "status": unit.status,
             "health": unit.health, "mode": unit.mode, "address": unit.address,
+            "power_w": (unit.reading or {}).get("power_w"),
         })
     return {
         "facility": facility_view(facility),
-        "racks": [{**rack_view(rack), "units": by_rack.get(rack.id, [])} for rack in racks],
+        "racks": [{**rack_view(rack), "units": by_rack.get(rack.id, []),
+                   "power_kw": _power_kw(by_rack.get(rack.id, []))} for rack in racks],
         "unracked": by_rack.get(None, []),
         "units_total": len(units),
     }
+
+
+def _power_kw(units: list[dict[str, Any]]) -> float:
+    """What the units report drawing, in kW (a unit that reports no power counts nothing)."""
+    return round(sum(float(u["power_w"] or 0.0) for u in units) / 1000, 3)
 
 
 def facility_view(facility: Facility) -> dict[str, Any]:
@@ -143,18 +150,59 @@ async def active_allocations(*, session: AsyncSession, unit_ids: Sequence[str]) 
     return {a.unit_id: a for a in rows}
 
 
+# The columns a unit list sorts by ("-" in front: descending); ties break by id.
+UNIT_SORTS: dict[str, Any] = {
+    "id": Unit.id, "kind": Unit.kind, "model": Unit.model, "facility_id": Unit.facility_id, "rack_id": Unit.rack_id,
+    "status": Unit.status, "health": Unit.health, "mode": Unit.mode, "workload_id": Unit.workload_id,
+    "last_seen_at": Unit.last_seen_at, "registered_at": Unit.registered_at,
+}
+# Where the free-text search looks (case-insensitive substring).
+UNIT_SEARCH_COLUMNS = (Unit.id, Unit.model, Unit.address, Unit.hostname, Unit.serial, Unit.mac, Unit.workload_id)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def units_query(
+    *, kind: str | None = None, facility_id: str | None = None, status: str | None = None, model: str | None = None,
+    health: str | None = None, rack_id: str | None = None, mode: str | None = None, q: str | None = None,
+    sort: str | None = None,
+) -> Select[Unit]:
+    """The units passing every filter given, in `sort`'s order (default: kind, then id). The list,
+    the count and the CSV export all cut from this one query."""
+    filters: list[Any] = []
+    for column, value in ((Unit.kind, kind), (Unit.facility_id, facility_id), (Unit.status, status),
+                          (Unit.model, model), (Unit.health, health), (Unit.rack_id, rack_id), (Unit.mode, mode)):
+        if value is not None:
+            filters.append(column == value)
+    text = (q or "").strip()
+    if text:
+        pattern = f"%{_like_escape(text.lower())}%"
+        filters.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in UNIT_SEARCH_COLUMNS)))
+    if sort:
+        descending = sort.startswith("-")
+        name = sort.lstrip("-")
+        by: Any = UNIT_SORTS.get(name)
+        if by is None:
+            raise InvalidInput("sort", f"one of {', '.join(sorted(UNIT_SORTS))}, with '-' in front for descending")
+        order: list[Any] = [by.desc().nulls_last() if descending else by.asc().nulls_last()]
+        if name != "id":
+            order.append(Unit.id.desc() if descending else Unit.id.asc())
+    else:
+        order = [Unit.kind.asc(), Unit.id.asc()]
+    return select(Unit).where(*filters).order_by(*order)
+
+
 async def list_units(
     *, session: AsyncSession, kind: str | None = None, facility_id: str | None = None,
     status: str | None = None, model: str | None = None, health: str | None = None,
-    rack_id: str | None = None, limit: int = 100, offset: int = 0,
+    rack_id: str | None = None, mode: str | None = None, q: str | None = None, sort: str | None = None,
+    limit: int = 100, offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    filters = []
-    for column, value in ((Unit.kind, kind), (Unit.facility_id, facility_id), (Unit.status, status),
-                          (Unit.model, model), (Unit.health, health), (Unit.rack_id, rack_id)):
-        if value is not None:
-            filters.append(column == value)
-    units, total = await page(session, select(Unit).where(*filters).order_by(Unit.kind, Unit.id),
-                              limit=limit, offset=offset)
+    query = units_query(kind=kind, facility_id=facility_id, status=status, model=model, health=health,
+                        rack_id=rack_id, mode=mode, q=q, sort=sort)
+    units, total = await page(session, query, limit=limit, offset=offset)
     held = await active_allocations(session=session, unit_ids=[u.id for u in units])
     return [unit_view(u, held.get(u.id)) for u in units], total
 
