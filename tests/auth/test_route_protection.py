@@ -50,6 +50,8 @@ EXPECTED_ROLES = {
     ("POST", "/api/v1/auth/api-keys"): ALL,
     ("DELETE", "/api/v1/auth/api-keys/{key_id}"): ALL,
     ("GET", "/api/v1/auth/audit"): {"admin"},
+    ("GET", "/api/v1/auth/audit/verify"): {"admin"},
+    ("GET", "/api/v1/auth/audit/export.csv"): {"admin"},
     ("GET", "/api/v1/sim/units"): STAFF,
     ("GET", "/api/v1/sim/units/{unit_id}"): STAFF,
     ("POST", "/api/v1/sim/units/{unit_id}/fault"): STAFF,

@@ -6,10 +6,16 @@ needs a credential; users, tenants' creation and the audit log need an administr
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from hcp.auth import service, throttle
 from hcp.auth.schemas import (
@@ -17,8 +23,10 @@ from hcp.auth.schemas import (
     ApiKeyCreated,
     ApiKeyList,
     ApiKeyOut,
+    AuditBreak,
     AuditEntryOut,
     AuditList,
+    AuditVerification,
     LoginIn,
     Me,
     PasswordChange,
@@ -215,17 +223,85 @@ async def revoke_api_key(key_id: str, principal: CurrentUser, session: SessionDe
 
 # --- audit log -----------------------------------------------------------------------------
 
-@router.get("/auth/audit", response_model=AuditList, summary="The audit log, newest first (admin)")
-async def audit(
-    _: AdminUser, session: SessionDep, limit: Limit = 100, offset: Offset = 0,
+_AUDIT_CSV_COLUMNS = ("seq", "id", "ts", "actor_id", "actor_email", "api_key_id", "action", "object_type",
+                      "object_id", "tenant_id", "address", "details", "prev_hash", "hash")
+# A cell a spreadsheet would take for a formula (a failed login's e-mail is whatever was typed).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def audit_filter(
     action: Annotated[str | None, Query(max_length=64)] = None,
     actor_id: Annotated[str | None, Query(max_length=32)] = None,
+    actor_email: Annotated[str | None, Query(max_length=320, description="exact, case-insensitive")] = None,
     object_type: Annotated[str | None, Query(max_length=64)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
     tenant_id: Annotated[str | None, Query(max_length=32)] = None,
-) -> AuditList:
-    where = service.AuditFilter(action=action, actor_id=actor_id, object_type=object_type,
-                                object_id=object_id, tenant_id=tenant_id)
+    since: Annotated[datetime | None, Query(alias="from", description="entries at or after (with a time zone)")] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="entries before (with a time zone)")] = None,
+) -> service.AuditFilter:
+    """The audit log's filters, shared by the list and the CSV export."""
+    for name, value in (("from", since), ("to", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(name, "give a time zone (e.g. 2026-11-01T00:00:00Z)")
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("from", "must be before to")
+    return service.AuditFilter(
+        action=action, actor_id=actor_id,
+        actor_email=service.normalise_email(actor_email) if actor_email else None,
+        object_type=object_type, object_id=object_id, tenant_id=tenant_id,
+        since=since.astimezone(UTC) if since else None, until=until.astimezone(UTC) if until else None)
+
+
+AuditWhere = Annotated[service.AuditFilter, Depends(audit_filter)]
+
+
+@router.get("/auth/audit", response_model=AuditList, summary="The audit log, newest first (admin)")
+async def audit(_: AdminUser, session: SessionDep, where: AuditWhere, limit: Limit = 100,
+                offset: Offset = 0) -> AuditList:
     entries, total = await service.list_audit(session=session, where=where, limit=limit, offset=offset)
     return AuditList(items=[AuditEntryOut.model_validate(e) for e in entries], total=total)
 
+
+@router.get("/auth/audit/verify", response_model=AuditVerification,
+            summary="Check the audit log's hash chain, as `hcp audit verify` does (admin)")
+async def audit_verify(_: AdminUser, session: SessionDep) -> AuditVerification:
+    report = await service.verify_audit_chain(session=session)
+    broken = report.broken
+    return AuditVerification(
+        ok=report.ok, checked=report.checked, head=report.head,
+        broken=None if broken is None else AuditBreak(seq=broken.seq, id=broken.id, reason=broken.reason))
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, dict):
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    else:
+        text = str(value)
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def _csv_line(values: Iterable[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    return buffer.getvalue()
+
+
+@router.get("/auth/audit/export.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}, "description": "Every entry the filters select"}},
+            summary="The audit log as CSV, newest first, with the list's filters (admin)")
+async def audit_export(_: AdminUser, platform: PlatformDep, where: AuditWhere) -> StreamingResponse:
+    """Streamed in batches: the whole filtered log, however long, in constant memory. `details`
+    is JSON; a cell that starts like a formula (=, +, -, @) gets a leading apostrophe."""
+
+    async def lines() -> AsyncIterator[str]:
+        yield _csv_line(_AUDIT_CSV_COLUMNS)
+        async for batch in service.iter_audit(db=platform.db, where=where):
+            yield "".join(_csv_line(_csv_cell(row[c]) for c in _AUDIT_CSV_COLUMNS) for row in batch)
+
+    stamp = platform.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'})

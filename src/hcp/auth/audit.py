@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.auth.models import AuditEntry
 from hcp.core.bus import json_default
-from hcp.core.db import lock_until_commit, new_id, utcnow
+from hcp.core.db import Database, lock_until_commit, new_id, utcnow
 from hcp.core.paging import page
 from hcp.core.security import Principal
 
@@ -138,17 +138,26 @@ async def record_audit(
 
 @dataclass(frozen=True)
 class AuditFilter:
+    """Which entries a list or an export covers: fields by equality, `since` <= ts < `until`."""
+
     action: str | None = None
     actor_id: str | None = None
+    actor_email: str | None = None
     object_type: str | None = None
     object_id: str | None = None
     tenant_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
     def apply(self, stmt: Select[Any]) -> Select[Any]:
-        for name in ("action", "actor_id", "object_type", "object_id", "tenant_id"):
+        for name in ("action", "actor_id", "actor_email", "object_type", "object_id", "tenant_id"):
             value = getattr(self, name)
             if value is not None:
                 stmt = stmt.where(getattr(AuditEntry, name) == value)
+        if self.since is not None:
+            stmt = stmt.where(AuditEntry.ts >= self.since)
+        if self.until is not None:
+            stmt = stmt.where(AuditEntry.ts < self.until)
         return stmt
 
 
@@ -158,3 +167,22 @@ async def list_audit(
     """Newest first."""
     return await page(session, where.apply(select(AuditEntry)).order_by(AuditEntry.seq.desc()),
                       limit=limit, offset=offset)
+
+
+async def iter_audit(
+    *, db: Database, where: AuditFilter, batch: int = 1000
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every entry `where` selects, newest first, in batches (one short read session each, so a
+    long export holds no lock). Entries appended meanwhile are newer than the first: left out."""
+    before: int | None = None
+    while True:
+        stmt = where.apply(select(AuditEntry)).order_by(AuditEntry.seq.desc()).limit(batch)
+        if before is not None:
+            stmt = stmt.where(AuditEntry.seq < before)
+        async with db.read() as session:
+            rows = [_as_dict(row) for row in (await session.execute(stmt)).scalars().all()]
+        if rows:
+            yield rows
+        if len(rows) < batch:
+            return
+        before = rows[-1]["seq"]

@@ -161,3 +161,16 @@ class AuditEntryOut(BaseModel):
 class AuditList(BaseModel):
     items: list[AuditEntryOut]
     total: int
+
+
+class AuditBreak(BaseModel):
+    seq: int
+    id: str
+    reason: str
+
+
+class AuditVerification(BaseModel):
+    ok: bool = Field(description="Every entry follows the one before it and matches its hash")
+    checked: int = Field(description="Entries found intact (before the break, if any)")
+    head: str = Field(description="Hash of the last intact entry (the genesis hash for an empty log)")
+    broken: AuditBreak | None = Field(description="The first entry that does not fit, if any")

@@ -19,6 +19,7 @@ from hcp.auth import throttle, tokens
 from hcp.auth.audit import (
     AuditFilter,
     ChainReport,
+    iter_audit,
     list_audit,
     record_audit,
     verify_audit_chain,
@@ -37,7 +38,7 @@ __all__ = [
     "ROLES", "AuditFilter", "ChainReport", "Role", "TokenPair", "authenticate_credential",
     "change_password", "count_users", "create_api_key", "create_tenant", "create_user",
     "ensure_bootstrap_admin", "ensure_tenant", "find_user", "get_tenant", "get_user",
-    "hash_password", "list_api_keys", "list_audit", "list_tenants", "list_users", "login",
+    "hash_password", "iter_audit", "list_api_keys", "list_audit", "list_tenants", "list_users", "login",
     "logout", "normalise_email", "record_audit", "refresh", "revoke_api_key", "update_user",
     "verify_audit_chain",
 ]
