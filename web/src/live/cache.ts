@@ -260,7 +260,9 @@ export function applyUnitState(client: QueryClient, change: UnitChange): void {
   patchDetail<Unit>(client, queryKeys.unit(change.id), patch);
 }
 
-const ALERT_FILTERS = ["status", "severity"] as const;
+// Every filter of GET /alerts is an equality on the alert's field of that name (one unit's alerts:
+// subject_kind "unit" + subject_id; one customer's: tenant_id).
+const ALERT_FILTERS = ["status", "severity", "subject_kind", "subject_id", "tenant_id"] as const;
 
 export function applyAlert(client: QueryClient, event: string, alert: AlertView): void {
   const isNew = event === "alert.raised";
