@@ -166,6 +166,18 @@ describe("AlertsPage", { timeout: 30_000 }, () => {
     await waitFor(() => expect(screen.getByTestId("location").textContent).toBe("/app/alerts"));
   });
 
+  it("a page past the last goes to the last", async () => {
+    handler = (_m, url) => {
+      if (url.pathname === "/api/v1/alerts/summary") return { body: summary(0) };
+      if (url.pathname === "/api/v1/auth/tenants") return { body: tenants };
+      const offset = Number(url.searchParams.get("offset"));
+      return { body: { items: offset < 30 ? [alert(`p${offset}`)] : [], total: 30 } };
+    };
+    renderAt("/app/alerts?severity=warning&page=9");
+    await waitFor(() => expect(screen.getByTestId("location").textContent).toBe("/app/alerts?severity=warning&page=2"));
+    expect(await screen.findByRole("row", { name: /asic-p25/ })).toBeInTheDocument();
+  });
+
   it("says when the alert cannot be loaded", async () => {
     handler = (_m, url) => {
       if (url.pathname === "/api/v1/alerts/nope") {

@@ -7,6 +7,7 @@ import Autocomplete from "@mui/material/Autocomplete";
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Grid from "@mui/material/Grid";
+import LinearProgress from "@mui/material/LinearProgress";
 import MenuItem from "@mui/material/MenuItem";
 import Paper from "@mui/material/Paper";
 import Skeleton from "@mui/material/Skeleton";
@@ -20,13 +21,12 @@ import TablePagination from "@mui/material/TablePagination";
 import TableRow from "@mui/material/TableRow";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { useSearchParams } from "react-router";
 import { useAuth } from "../../auth/AuthProvider";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { StatCard } from "../../components/StatCard";
 import { visuallyHidden } from "../../components/visuallyHidden";
-import { useAlerts } from "../../live/queries";
 import type { AlertView } from "../../live/types";
 import { formatNumber } from "../dashboard/format";
 import { AlertDialog } from "./AlertDialog";
@@ -46,7 +46,7 @@ import {
   type AlertSeverity,
   type AlertStatus,
 } from "./filters";
-import { useAlertAction, useAlertSummary, useTenants, useUnitOptions, type AlertAction } from "./queries";
+import { useAlertAction, useAlertPage, useAlertSummary, useTenants, useUnitOptions, type AlertAction } from "./queries";
 
 const COLUMNS = ["Severity", "Alert", "Unit", "Customer", "Status", "Raised", "Acknowledged", "Resolved", "Actions"];
 
@@ -189,7 +189,7 @@ export default function AlertsPage() {
   const [search, setSearch] = useSearchParams();
   const filters = filtersFromSearch(search);
   const openId = selectedId(search);
-  const list = useAlerts(listParams(filters));
+  const list = useAlertPage(listParams(filters));
   const tenants = useTenants();
   const action = useAlertAction();
 
@@ -200,6 +200,11 @@ export default function AlertsPage() {
   const items = list.data?.items ?? [];
   const total = list.data?.total ?? 0;
   const lastPage = Math.max(1, Math.ceil(total / filters.size));
+  // Past the last page (alerts went since the link was made, or a hand-written URL): to the last.
+  const pastTheEnd = list.data !== undefined && !list.isPlaceholderData && total > 0 && filters.page > lastPage;
+  useEffect(() => {
+    if (pastTheEnd) setSearch(withFilters(search, { page: lastPage }), { replace: true });
+  }, [pastTheEnd, lastPage, search, setSearch]);
 
   return (
     <Box>
@@ -213,6 +218,7 @@ export default function AlertsPage() {
         {list.error ? (
           <ErrorAlert error={list.error} title="Could not load the alerts" onRetry={() => void list.refetch()} sx={{ mb: 2 }} />
         ) : null}
+        {list.isPlaceholderData ? <LinearProgress aria-label="Loading the alerts" sx={{ mb: 1 }} /> : null}
         <TableContainer tabIndex={0} role="region" aria-label="Alerts table">
           <Table size="small" aria-labelledby="alerts-list-title" aria-busy={list.isPending || undefined}>
             <TableHead>
@@ -235,7 +241,6 @@ export default function AlertsPage() {
                   <TableCell colSpan={COLUMNS.length}>
                     <Typography variant="body2" sx={{ py: 2, textAlign: "center", color: "text.secondary" }}>
                       {hasFilters(filters) ? "No alerts match these filters." : "No alerts."}
-                      {filters.page > lastPage && total > 0 ? " This page is past the last one." : ""}
                     </Typography>
                   </TableCell>
                 </TableRow>
@@ -252,7 +257,7 @@ export default function AlertsPage() {
         <TablePagination
           component="div"
           count={total}
-          page={list.data ? Math.min(filters.page, lastPage) - 1 : filters.page - 1}
+          page={list.data ? Math.min(filters.page, lastPage) - 1 : 0}
           rowsPerPage={filters.size}
           rowsPerPageOptions={[...PAGE_SIZES]}
           labelRowsPerPage="Alerts per page"

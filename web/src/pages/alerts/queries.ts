@@ -1,9 +1,9 @@
 // What the Alerts page reads beyond the list (cache.ts' `useAlerts`): one alert, the summary, the
 // customers' names, the units to filter by; and the two actions, whose answers go through the same
 // cache path as the live `alert.*` events (so every list and the open alert show them at once).
-import { skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, call, type Schemas } from "../../api/client";
-import { applyAlert, liveQueryDefaults, queryKeys } from "../../live/cache";
+import { applyAlert, liveQueryDefaults, queryKeys, type AlertListParams } from "../../live/cache";
 import { useLiveEvent } from "../../live/status";
 import type { AlertView } from "../../live/types";
 
@@ -14,6 +14,18 @@ export type Tenant = Schemas["TenantOut"];
 export const summaryKey = ["alerts", "summary"] as const;
 const tenantsKey = ["auth", "tenants", "all"] as const;
 const unitOptionsKey = ["alerts", "unit-options"] as const;
+
+/** One page of alerts: `useAlerts` of live/queries.ts (the same key, so live events patch it), and
+ * the page before stays on screen while the next loads (no jump of the table or the pager). */
+export function useAlertPage(params: AlertListParams) {
+  return useQuery({
+    ...liveQueryDefaults,
+    queryKey: queryKeys.alerts(params),
+    queryFn: () => call(api.GET("/api/v1/alerts", { params: { query: params } })),
+    staleTime: 60_000,
+    placeholderData: keepPreviousData,
+  });
+}
 
 export function useAlert(id: string | undefined) {
   return useQuery({
