@@ -15,7 +15,6 @@ import Snackbar from "@mui/material/Snackbar";
 import Stack from "@mui/material/Stack";
 import ToggleButton from "@mui/material/ToggleButton";
 import ToggleButtonGroup from "@mui/material/ToggleButtonGroup";
-import Tooltip from "@mui/material/Tooltip";
 import Typography from "@mui/material/Typography";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { lazy, Suspense, useRef, useState, type ReactNode } from "react";
@@ -191,15 +190,10 @@ function Commands({ unit }: { unit: Unit }) {
       ) : (
         <Stack direction="row" spacing={1} useFlexGap sx={{ flexWrap: "wrap" }}>
           {commands.map((c) => (
-            <Tooltip key={c.key} title={c.disabledReason ?? ""} disableHoverListener={!c.disabledReason}>
-              {/* a disabled button takes no pointer events: the span carries the tooltip */}
-              <span>
-                <Button variant="outlined" color={c.key === "curtail" ? "warning" : "primary"}
-                  disabled={c.disabledReason !== undefined} onClick={() => setActive(c)}>
-                  {c.label}
-                </Button>
-              </span>
-            </Tooltip>
+            <Button key={c.key} variant="outlined" color={c.key === "curtail" ? "warning" : "primary"}
+              disabled={c.disabledReason !== undefined} onClick={() => setActive(c)}>
+              {c.label}
+            </Button>
           ))}
         </Stack>
       )}

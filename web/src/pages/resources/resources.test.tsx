@@ -7,6 +7,7 @@ import { Route, Routes, useLocation } from "react-router";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Schemas } from "../../api/client";
 import { json, renderWithProviders, signedInAs, stubMatchMedia } from "../../shell/testing";
+import FacilityPage, { powerAgainstCap } from "./FacilityPage";
 import ResourcesPage from "./ResourcesPage";
 import UnitPage from "./UnitPage";
 
@@ -71,6 +72,7 @@ function renderAt(path: string) {
       <Routes>
         <Route path="/app/resources" element={<ResourcesPage />} />
         <Route path="/app/resources/:unitId" element={<UnitPage />} />
+        <Route path="/app/facilities/:facilityId" element={<FacilityPage />} />
       </Routes>
       <Where />
     </>,
@@ -203,5 +205,48 @@ describe("UnitPage", () => {
     });
     expect(await within(dialog).findByRole("alert")).toHaveTextContent("power_target_w: below the card's minimum of 100 W");
     expect(sent.filter((s) => s.method === "POST").map((s) => s.body)).toEqual([{ action: "set_power_target", power_target_w: 50 }]);
+  });
+});
+
+describe("FacilityPage", () => {
+  it("shows facility -> racks -> units with each rack's power against its cap", async () => {
+    const tu = (id: string, power_w: number | null, mode: Schemas["UnitMode"] = "mining") => ({
+      id, kind: "asic" as const, model: "Antminer S21", status: "online" as const, health: "ok" as const, mode, address: "x", power_w });
+    answer = (s) => {
+      if (s.path === "/api/v1/facilities/tx-north/topology") {
+        return json(200, {
+          facility: { id: "tx-north", name: "Texas North", location: "Granbury, TX", power_cap_kw: 40, market_node: "HB_NORTH" },
+          racks: [
+            { id: "a01", facility_id: "tx-north", name: "Row A", position: 1, power_cap_kw: 10, power_kw: 7.5,
+              units: [tu("asic-1", 3500), tu("asic-2", 4000), tu("asic-3", null, "curtailed")] },
+            { id: "g01", facility_id: "tx-north", name: "Pod G", position: 2, power_cap_kw: null, power_kw: 0, units: [] },
+          ],
+          unracked: [], units_total: 3,
+        });
+      }
+      if (s.path === "/api/v1/resources/capacity") {
+        expect(s.query.get("facility_id")).toBe("tx-north");
+        return json(200, { at: "2026-01-01T00:00:00+00:00", total: {}, facilities: [{
+          facility_id: "tx-north", name: "Texas North", forecast: [],
+          asic: { units: 3, online: 3, mining: 2, hashrate_ths: 400, nominal_hashrate_ths: 600 },
+          gpus: [{ model: "H100", total: 4, online: 4, free: 1, busy: 3 }],
+          power: { cap_kw: 40, used_kw: 30, headroom_kw: 10, estimated_units: 0 } }] });
+      }
+      return undefined;
+    };
+    renderAt("/app/facilities/tx-north");
+    expect(await screen.findByRole("heading", { level: 1, name: "Texas North" })).toBeInTheDocument();
+    const rowA = await screen.findByRole("region", { name: "Row A" });
+    expect(rowA).toHaveTextContent("3 units · 7.5 kW of 10.0 kW (75 %)");
+    expect(within(rowA).getByRole("progressbar", { name: "Row A: power against its cap" })).toHaveAttribute("aria-valuenow", "75");
+    expect(within(rowA).getByRole("link", { name: /^asic-3: .*curtailed, no reading$/ })).toHaveAttribute("href", "/app/resources/asic-3");
+    expect(screen.getByRole("region", { name: "Pod G" })).toHaveTextContent("0 units · 0.0 kW (no rack cap)");
+    expect(await screen.findByRole("region", { name: "Facility power" })).toHaveTextContent("30.0 kW of 40.0 kW (75 %)");
+    expect(screen.getByRole("region", { name: "GPUs" })).toHaveTextContent("3 busy · 1 free");
+  });
+
+  it("writes power with and without a cap", () => {
+    expect(powerAgainstCap(12.34, 40)).toBe("12.3 kW of 40.0 kW (31 %)");
+    expect(powerAgainstCap(12.34, null)).toBe("12.3 kW");
   });
 });
