@@ -163,7 +163,7 @@ export default function CustomersPage() {
         Each customer is a tenant: its users see only its workloads, usage and invoices. Spend is this month&apos;s,
         metered and running.
       </Typography>
-      <AdminTable label="Customers" columns={["Name", "Slug", "Created", "Spend this month", "Budget"]}
+      <AdminTable label="Customers" columns={["Name", "Slug", "Created", "Spend this month", "Actions"]}
         rows={rows} error={tenants.error} onRetry={() => void tenants.refetch()} total={tenants.data?.total}
         empty="No customer yet." />
       <CreateCustomerDialog open={creating} onClose={() => setCreating(false)} />
