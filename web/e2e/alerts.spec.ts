@@ -4,7 +4,7 @@
 // itself, live (no reload). And axe on the page, loading and loaded.
 import type { APIRequestContext, Page } from "@playwright/test";
 import {
-  NO_CHROMIUM, OPERATOR, apiToken, chromiumPath, expect, expectAccessible, heading, holdData, signIn, test,
+  CUSTOMER, NO_CHROMIUM, OPERATOR, apiToken, chromiumPath, expect, expectAccessible, heading, holdData, signIn, test,
 } from "./fixtures";
 
 test.skip(!chromiumPath(), NO_CHROMIUM);
@@ -100,13 +100,12 @@ test("operator: an overheating miner's alert, notified, acknowledged, resolved b
       message: `${sim.id}'s chips reaching ${HOT_C} °C`, timeout: 90_000, intervals: [500],
     }).toBeGreaterThanOrEqual(HOT_C);
     const notifications = page.getByRole("region", { name: "Notifications" });
-    const notification = notifications.getByRole("alert").filter({ hasText: unitId });
+    const notification = notifications.getByRole("alert").filter({ hasText: unitId }).filter({ hasText: "temperature" });
     await expect(notification, "the overheat notification").toBeVisible({ timeout: 2 * POLL_INTERVAL_MS + SLACK_MS });
     await expect(notification).toContainText("temperature at or above");
 
     await notification.getByRole("link", { name: "View alert" }).click();
     await expect(page).toHaveURL(/\/app\/alerts\?id=/);
-    await expect(heading(page, "Alerts")).toBeVisible();
     const dialog = page.getByRole("dialog", { name: "Alert: Temperature" });
     await expect(dialog).toBeVisible();
     await expect(dialog).toContainText(`Unit ${unitId}`);
@@ -135,6 +134,7 @@ test("operator: an overheating miner's alert, notified, acknowledged, resolved b
     await dialog.getByRole("button", { name: "Close", exact: true }).click();
     await expect(dialog).toBeHidden();
     await expect(page).toHaveURL(/\/app\/alerts$/);
+    await expect(heading(page, "Alerts")).toBeVisible();
     const row = page.getByRole("row").filter({ hasText: unitId }).filter({ hasText: "Temperature" }).first();
     await expect(row).toContainText("Resolved");
     await expectNotReloaded(page);
@@ -176,4 +176,11 @@ test("axe: the Alerts page, loading and loaded", async ({ page }) => {
   await expect(page.getByRole("region", { name: "Critical", exact: true })).toContainText(/\d+ open/);
   await expect(page.getByRole("table", { name: "All alerts" }).getByText("Loading the alerts")).toHaveCount(0);
   await expectAccessible(page, "the Alerts page (loaded)");
+});
+
+test("customer: the operators' Alerts page is not there for them", async ({ page }) => {
+  await signIn(page, CUSTOMER);
+  await expect(page.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "Alerts" })).toHaveCount(0);
+  await page.goto("/app/alerts");
+  await expect(heading(page, "Page not found")).toBeVisible();
 });
