@@ -36,7 +36,8 @@ export function AdminTable({ label, columns, rows, error, onRetry, total, empty,
   if (error && rows === undefined) return <ErrorAlert error={error} title={`Could not load the ${label.toLowerCase()}`} onRetry={onRetry} />;
   return (
     <Paper variant="outlined">
-      <TableContainer>
+      {/* focusable, so that a table wider than the screen scrolls by keyboard too */}
+      <TableContainer tabIndex={0} role="group" aria-label={`${label}, scrollable`}>
         <Table size="small" aria-label={label} aria-busy={rows === undefined || stale || undefined}>
           <TableHead>
             <TableRow>

@@ -34,7 +34,8 @@ export function ApiKeyTable({ userId, label, whose }: {
   return (
     <>
       <Paper variant="outlined">
-        <TableContainer>
+        {/* focusable, so that a table wider than the screen scrolls by keyboard too */}
+        <TableContainer tabIndex={0} role="group" aria-label={`${label}, scrollable`}>
           <Table size="small" aria-label={label} aria-busy={items === undefined || undefined}>
             <TableHead>
               <TableRow>{COLUMNS.map((c) => <TableCell key={c} component="th" scope="col">{c}</TableCell>)}</TableRow>
