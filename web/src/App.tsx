@@ -6,6 +6,8 @@ import { BrowserRouter, Route, Routes, useLocation } from "react-router";
 import { createQueryClient } from "./api/queryClient";
 import { AuthProvider, useAuth } from "./auth/AuthProvider";
 import { RequireAuth } from "./auth/RequireAuth";
+import { RequireRole } from "./auth/RequireRole";
+import { ADMIN, STAFF } from "./auth/roles";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { PageLoading } from "./shell/PageLoading";
 import { ThemeModeProvider } from "./theme/ThemeModeProvider";
@@ -17,6 +19,16 @@ const HelpPage = lazy(() => import("./pages/help/HelpPage"));
 const AuthenticatedShell = lazy(() => import("./shell/AuthenticatedShell"));
 const OperatorDashboard = lazy(() => import("./pages/dashboard/OperatorDashboard"));
 const CustomerDashboard = lazy(() => import("./pages/dashboard/CustomerDashboard"));
+const ResourcesPage = lazy(() => import("./pages/resources/ResourcesPage"));
+const UnitPage = lazy(() => import("./pages/resources/UnitPage"));
+const FacilityPage = lazy(() => import("./pages/resources/FacilityPage"));
+const FacilitiesIndex = lazy(() => import("./pages/resources/FacilityPage").then((m) => ({ default: m.FacilitiesIndex })));
+const UsersPage = lazy(() => import("./pages/admin/UsersPage"));
+const CustomersPage = lazy(() => import("./pages/admin/CustomersPage"));
+const ApiKeysPage = lazy(() => import("./pages/admin/ApiKeysPage"));
+const AuditPage = lazy(() => import("./pages/admin/AuditPage"));
+const SettingsPage = lazy(() => import("./pages/settings/SettingsPage"));
+const AlertsPage = lazy(() => import("./pages/alerts/AlertsPage"));
 
 /** /app: the dashboard of the signed-in role. */
 function Dashboard() {
@@ -48,6 +60,16 @@ export function AppRoutes() {
           }
         >
           <Route index element={<Dashboard />} />
+          <Route path="resources" element={<RequireRole roles={STAFF}><ResourcesPage /></RequireRole>} />
+          <Route path="resources/:unitId" element={<RequireRole roles={STAFF}><UnitPage /></RequireRole>} />
+          <Route path="facilities" element={<RequireRole roles={STAFF}><FacilitiesIndex /></RequireRole>} />
+          <Route path="facilities/:facilityId" element={<RequireRole roles={STAFF}><FacilityPage /></RequireRole>} />
+          <Route path="alerts" element={<RequireRole roles={STAFF}><AlertsPage /></RequireRole>} />
+          <Route path="admin/users" element={<RequireRole roles={ADMIN}><UsersPage /></RequireRole>} />
+          <Route path="admin/customers" element={<RequireRole roles={ADMIN}><CustomersPage /></RequireRole>} />
+          <Route path="admin/api-keys" element={<RequireRole roles={ADMIN}><ApiKeysPage /></RequireRole>} />
+          <Route path="admin/audit" element={<RequireRole roles={ADMIN}><AuditPage /></RequireRole>} />
+          <Route path="settings" element={<SettingsPage />} />
           <Route path="help" element={<HelpPage />} />
           <Route path="*" element={<NotFoundPage inShell />} />
         </Route>

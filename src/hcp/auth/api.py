@@ -6,10 +6,7 @@ needs a credential; users, tenants' creation and the audit log need an administr
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -40,6 +37,7 @@ from hcp.auth.schemas import (
     UserOut,
     UserUpdate,
 )
+from hcp.core import csv_export
 from hcp.core.clock import Clock
 from hcp.core.errors import InvalidInput
 from hcp.core.platform import PlatformDep, SessionDep
@@ -225,8 +223,6 @@ async def revoke_api_key(key_id: str, principal: CurrentUser, session: SessionDe
 
 _AUDIT_CSV_COLUMNS = ("seq", "id", "ts", "actor_id", "actor_email", "api_key_id", "action", "object_type",
                       "object_id", "tenant_id", "address", "details", "prev_hash", "hash")
-# A cell a spreadsheet would take for a formula (a failed login's e-mail is whatever was typed).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def audit_filter(
@@ -272,36 +268,17 @@ async def audit_verify(_: AdminUser, session: SessionDep) -> AuditVerification:
         broken=None if broken is None else AuditBreak(seq=broken.seq, id=broken.id, reason=broken.reason))
 
 
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
-    if isinstance(value, dict):
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    else:
-        text = str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
-def _csv_line(values: Iterable[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(values)
-    return buffer.getvalue()
-
-
 @router.get("/auth/audit/export.csv", response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {}}, "description": "Every entry the filters select"}},
+            responses=csv_export.responses("Every entry the filters select"),
             summary="The audit log as CSV, newest first, with the list's filters (admin)")
 async def audit_export(_: AdminUser, platform: PlatformDep, where: AuditWhere) -> StreamingResponse:
     """Streamed in batches: the whole filtered log, however long, in constant memory. `details`
     is JSON; a cell that starts like a formula (=, +, -, @) gets a leading apostrophe."""
 
-    async def lines() -> AsyncIterator[str]:
-        yield _csv_line(_AUDIT_CSV_COLUMNS)
+    async def chunks() -> AsyncIterator[str]:
+        yield csv_export.lines([_AUDIT_CSV_COLUMNS])
         async for batch in service.iter_audit(db=platform.db, where=where):
-            yield "".join(_csv_line(_csv_cell(row[c]) for c in _AUDIT_CSV_COLUMNS) for row in batch)
+            yield csv_export.lines([csv_export.cell(row[c]) for c in _AUDIT_CSV_COLUMNS] for row in batch)
 
     stamp = platform.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'})
+    return csv_export.response(chunks(), filename=f"audit-{stamp}.csv")

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 
+from hcp.core import csv_export
 from hcp.core.errors import InvalidInput
 from hcp.core.platform import PlatformDep, SessionDep
 from hcp.core.routing import domain_router
@@ -135,15 +136,12 @@ async def list_units(
 
 # Declared before /resources/{unit_id}, which would take "export.csv" for a unit id.
 @router.get("/resources/export.csv", response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {}}, "description": "one row per unit, header first"}},
+            responses=csv_export.responses("one row per unit, header first"),
             summary="Every unit the list's filters pass, as CSV (streamed; the list's filters and order)")
 async def export_units(filters: FiltersDep, platform: PlatformDep) -> StreamingResponse:
     query = service.units_query(**filters.values)
     stamp = platform.clock.now().strftime("%Y%m%dT%H%M%SZ")
-    return StreamingResponse(
-        export.stream(db=platform.db, query=query), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="hcp-resources-{stamp}.csv"'},
-    )
+    return csv_export.response(export.stream(db=platform.db, query=query), filename=f"hcp-resources-{stamp}.csv")
 
 
 @router.get("/resources/capacity", response_model=CapacityOut,

@@ -3,14 +3,12 @@ a large fleet never sits in memory whole."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import Select
 
+from hcp.core.csv_export import cell, lines
 from hcp.core.db import Database
 from hcp.resources import service
 from hcp.resources.models import Unit
@@ -21,22 +19,6 @@ COLUMNS = (
     "power_w", "hashrate_ths", "gpu_util_pct", "temp_c", "nominal_hashrate_ths", "nominal_power_w",
     "address", "health_reasons", "reading_at", "last_seen_at",
 )
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(round(value, 3))
-    text = str(value)
-    # A cell a spreadsheet would run as a formula is quoted as text (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def row_of(view: dict[str, Any]) -> list[str]:
@@ -51,19 +33,13 @@ def row_of(view: dict[str, Any]) -> list[str]:
         "nominal_hashrate_ths": nominal.get("hashrate_ths"), "nominal_power_w": nominal.get("power_w"),
         "health_reasons": "; ".join(view.get("health_reasons") or []),
     }
-    return [_cell(values.get(c)) for c in COLUMNS]
-
-
-def _lines(rows: Iterable[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue()
+    return [cell(values.get(c)) for c in COLUMNS]
 
 
 async def stream(*, db: Database, query: Select[Unit]) -> AsyncIterator[str]:
     """The header, then the units of `query` (in its order) in batches of BATCH rows, each batch
     read in a short session of its own."""
-    yield _lines([list(COLUMNS)])
+    yield lines([list(COLUMNS)])
     offset = 0
     while True:
         async with db.read() as session:
@@ -71,7 +47,7 @@ async def stream(*, db: Database, query: Select[Unit]) -> AsyncIterator[str]:
             held = await service.active_allocations(session=session, unit_ids=[u.id for u in units])
             views = [service.unit_view(u, held.get(u.id)) for u in units]
         if views:
-            yield _lines(row_of(v) for v in views)
+            yield lines(row_of(v) for v in views)
         if len(units) < BATCH:
             return
         offset += BATCH

@@ -238,7 +238,7 @@ export function applyWorkloadState(client: QueryClient, change: WorkloadChange):
   }
 }
 
-const UNIT_FILTERS = ["kind", "facility_id", "status", "model", "health", "rack_id"] as const;
+const UNIT_FILTERS = ["kind", "facility_id", "status", "model", "health", "rack_id", "mode"] as const;
 
 export function unitPatchOf(change: UnitChange): Partial<Unit> {
   const { previous: _previous, ...rest } = change;

@@ -67,12 +67,10 @@ function Navigation({ onNavigate }: { onNavigate?: () => void }) {
         {isAdmin ? <Chip label="Admin" size="small" color="primary" /> : null}
       </Stack>
       {sections.map(({ section, title, items }) => (
-        <List
-          key={section}
-          dense
-          aria-label={title ?? undefined}
-          subheader={title ? <ListSubheader component="div">{title}</ListSubheader> : undefined}
-        >
+        <Box key={section}>
+        {/* the title outside the list: a <ul> may hold only <li> (axe "list") */}
+        {title ? <ListSubheader component="div" id={`nav-section-${section}`}>{title}</ListSubheader> : null}
+        <List dense aria-labelledby={title ? `nav-section-${section}` : undefined}>
           {items.map((item) => (
             <ListItem key={item.key} disablePadding>
               <ListItemButton
@@ -98,6 +96,7 @@ function Navigation({ onNavigate }: { onNavigate?: () => void }) {
             </ListItem>
           ))}
         </List>
+        </Box>
       ))}
     </Box>
   );

@@ -4,6 +4,15 @@ import type { SvgIconProps } from "@mui/material/SvgIcon";
 import type { ComponentType } from "react";
 import DashboardOutlined from "@mui/icons-material/DashboardOutlined";
 import HelpOutline from "@mui/icons-material/HelpOutlineOutlined";
+import DnsOutlined from "@mui/icons-material/DnsOutlined";
+import FactoryOutlined from "@mui/icons-material/FactoryOutlined";
+import PeopleOutlined from "@mui/icons-material/PeopleOutlined";
+import BusinessOutlined from "@mui/icons-material/BusinessOutlined";
+import VpnKeyOutlined from "@mui/icons-material/VpnKeyOutlined";
+import FactCheckOutlined from "@mui/icons-material/FactCheckOutlined";
+import SettingsOutlined from "@mui/icons-material/SettingsOutlined";
+import NotificationsOutlined from "@mui/icons-material/NotificationsOutlined";
+import { ADMIN, CUSTOMER, EVERYONE, STAFF } from "../auth/roles";
 import type { Role } from "../auth/session";
 
 export type NavSection = "main" | "admin" | "support";
@@ -21,14 +30,19 @@ export interface NavItem {
   end?: boolean;
 }
 
-export const STAFF: readonly Role[] = ["admin", "operator"];
-export const ADMIN: readonly Role[] = ["admin"];
-export const CUSTOMER: readonly Role[] = ["customer"];
-export const EVERYONE: readonly Role[] = ["admin", "operator", "customer"];
+export { ADMIN, CUSTOMER, EVERYONE, STAFF };
 
 export const NAV: readonly NavItem[] = [
   { key: "dashboard", label: "Dashboard", to: "/app", icon: DashboardOutlined, roles: EVERYONE, section: "main", end: true },
-  // Resources, Workloads, Billing, Alerts, Settings, Administration (ADMIN, section "admin") go here.
+  // Workloads, Economics and Billing come next (W2-4, W2-5).
+  { key: "resources", label: "Resources", to: "/app/resources", icon: DnsOutlined, roles: STAFF, section: "main" },
+  { key: "facilities", label: "Facilities", to: "/app/facilities", icon: FactoryOutlined, roles: STAFF, section: "main" },
+  { key: "alerts", label: "Alerts", to: "/app/alerts", icon: NotificationsOutlined, roles: STAFF, section: "main" },
+  { key: "admin-users", label: "Users", to: "/app/admin/users", icon: PeopleOutlined, roles: ADMIN, section: "admin" },
+  { key: "admin-customers", label: "Customers", to: "/app/admin/customers", icon: BusinessOutlined, roles: ADMIN, section: "admin" },
+  { key: "admin-api-keys", label: "API keys", to: "/app/admin/api-keys", icon: VpnKeyOutlined, roles: ADMIN, section: "admin" },
+  { key: "admin-audit", label: "Audit log", to: "/app/admin/audit", icon: FactCheckOutlined, roles: ADMIN, section: "admin" },
+  { key: "settings", label: "Settings", to: "/app/settings", icon: SettingsOutlined, roles: EVERYONE, section: "support" },
   { key: "help", label: "Help", to: "/app/help", icon: HelpOutline, roles: EVERYONE, section: "support" },
 ];
 
