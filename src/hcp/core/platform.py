@@ -106,6 +106,12 @@ class Platform:
     async def stop(self) -> None:
         await self.relay.stop()
         await self.bus.close()
+        # Every component has stopped: a connection still out is work that outlived its owner (on
+        # SQLite it may hold the write lock, which stalls shutdown by the busy timeout).
+        checked_out = getattr(self.db.engine.pool, "checkedout", lambda: 0)()
+        if checked_out:
+            log.warning("database connections still in use at shutdown", connections=checked_out,
+                        tasks=sorted(t.get_name() for t in asyncio.all_tasks() if t is not asyncio.current_task())[:20])
         await self.db.dispose()
         self.started = False
 
