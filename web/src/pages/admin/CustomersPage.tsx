@@ -2,7 +2,6 @@
 // budget editable (the API names the tenant in the body, as staff must). Create a customer.
 import Button from "@mui/material/Button";
 import Dialog from "@mui/material/Dialog";
-import DialogActions from "@mui/material/DialogActions";
 import DialogContent from "@mui/material/DialogContent";
 import DialogContentText from "@mui/material/DialogContentText";
 import DialogTitle from "@mui/material/DialogTitle";
@@ -16,15 +15,15 @@ import Typography from "@mui/material/Typography";
 import AddBusiness from "@mui/icons-material/AddBusinessOutlined";
 import { useId, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router";
-import { ErrorAlert } from "../../components/ErrorAlert";
 import { visuallyHidden } from "../../components/visuallyHidden";
 import { useBudget } from "../../live/queries";
 import { formatUsd } from "../dashboard/format";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { AdminTable } from "./AdminTable";
-import { fieldError, formatDate, onlyFieldErrors } from "./format";
+import { fieldError, formatDate } from "./format";
 import { useCreateTenant, useSetBudget, useTenants, type Budget, type Tenant } from "./queries";
 import { readPaging } from "./urlState";
+import { OtherErrors, SubmitActions } from "./FormParts";
 
 /** A slug from a name: "Acme Corp." -> "acme-corp". */
 export function slugify(name: string): string {
@@ -87,12 +86,9 @@ function BudgetDialog({ target, onClose }: { target: { tenant: Tenant; budget?: 
           <TextField label="Monthly budget" value={value} onChange={(e) => setValue(e.target.value)} required fullWidth autoFocus
             error={!!fieldMsg} helperText={fieldMsg ?? "USD, e.g. 5000 or 5000.50"}
             slotProps={{ htmlInput: { inputMode: "decimal" }, input: { startAdornment: <InputAdornment position="start">$</InputAdornment> } }} />
-          {err && !onlyFieldErrors(err, ["monthly_limit_usd"]) ? <ErrorAlert error={err} sx={{ mt: 2 }} /> : null}
+          <OtherErrors error={err} fields={["monthly_limit_usd"]} sx={{ mt: 2 }} />
         </DialogContent>
-        <DialogActions>
-          <Button onClick={close} disabled={set.isPending}>Cancel</Button>
-          <Button type="submit" variant="contained" disabled={set.isPending}>Save budget</Button>
-        </DialogActions>
+        <SubmitActions onCancel={close} pending={set.isPending} label="Save budget" />
       </form>
     </Dialog>
   );
@@ -122,13 +118,10 @@ function CreateCustomerDialog({ open, onClose }: { open: boolean; onClose: () =>
             <TextField label="Slug" value={shownSlug} onChange={(e) => { setSlugEdited(true); setSlug(e.target.value); }} required
               error={!!fieldError(err, "slug")}
               helperText={fieldError(err, "slug") ?? "Lower-case letters, digits and dashes; cannot be changed later"} />
-            {err && !onlyFieldErrors(err, ["name", "slug"]) ? <ErrorAlert error={err} /> : null}
+            <OtherErrors error={err} fields={["name", "slug"]} />
           </Stack>
         </DialogContent>
-        <DialogActions>
-          <Button onClick={close} disabled={create.isPending}>Cancel</Button>
-          <Button type="submit" variant="contained" disabled={create.isPending}>Create customer</Button>
-        </DialogActions>
+        <SubmitActions onCancel={close} pending={create.isPending} label="Create customer" />
       </form>
     </Dialog>
   );

@@ -1,17 +1,15 @@
 // The users page's forms: create a user (a customer with their tenant), change a role. The API's
 // 422 shows under the field it names; anything else above the buttons.
-import Button from "@mui/material/Button";
 import Dialog from "@mui/material/Dialog";
-import DialogActions from "@mui/material/DialogActions";
 import DialogContent from "@mui/material/DialogContent";
 import DialogTitle from "@mui/material/DialogTitle";
 import Stack from "@mui/material/Stack";
 import TextField from "@mui/material/TextField";
 import { useId, useState, type FormEvent } from "react";
-import { ErrorAlert } from "../../components/ErrorAlert";
 import { ROLE_LABELS } from "../../shell/nav";
-import { fieldError, onlyFieldErrors } from "./format";
+import { fieldError } from "./format";
 import { ROLES, useCreateUser, useUpdateUser, type Role, type Tenant, type User } from "./queries";
+import { OtherErrors, SubmitActions } from "./FormParts";
 
 function RoleSelect({ value, onChange, error }: { value: Role; onChange: (r: Role) => void; error?: string }) {
   return (
@@ -76,13 +74,10 @@ export function CreateUserDialog({ open, onClose, onCreated, tenants }: {
             {role === "customer" ? (
               <TenantSelect value={tenantId} onChange={setTenantId} tenants={tenants} error={fieldError(err, "tenant_id")} />
             ) : null}
-            {err && !onlyFieldErrors(err, ["email", "password", "role", "tenant_id"]) ? <ErrorAlert error={err} /> : null}
+            <OtherErrors error={err} fields={["email", "password", "role", "tenant_id"]} />
           </Stack>
         </DialogContent>
-        <DialogActions>
-          <Button onClick={close} disabled={create.isPending}>Cancel</Button>
-          <Button type="submit" variant="contained" disabled={create.isPending}>Create user</Button>
-        </DialogActions>
+        <SubmitActions onCancel={close} pending={create.isPending} label="Create user" />
       </form>
     </Dialog>
   );
@@ -124,13 +119,10 @@ export function ChangeRoleDialog({ user, onClose, tenants }: {
             {role === "customer" ? (
               <TenantSelect value={tenantId} onChange={setTenantId} tenants={tenants} error={fieldError(err, "tenant_id")} />
             ) : null}
-            {err && !onlyFieldErrors(err, ["role", "tenant_id"]) ? <ErrorAlert error={err} /> : null}
+            <OtherErrors error={err} fields={["role", "tenant_id"]} />
           </Stack>
         </DialogContent>
-        <DialogActions>
-          <Button onClick={close} disabled={update.isPending}>Cancel</Button>
-          <Button type="submit" variant="contained" disabled={update.isPending}>Save role</Button>
-        </DialogActions>
+        <SubmitActions onCancel={close} pending={update.isPending} label="Save role" />
       </form>
     </Dialog>
   );

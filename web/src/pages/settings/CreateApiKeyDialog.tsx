@@ -15,10 +15,10 @@ import FormLabel from "@mui/material/FormLabel";
 import Stack from "@mui/material/Stack";
 import TextField from "@mui/material/TextField";
 import { useId, useState, type FormEvent } from "react";
-import { ErrorAlert } from "../../components/ErrorAlert";
 import type { Role } from "../../auth/session";
-import { fieldError, onlyFieldErrors } from "../admin/format";
+import { fieldError } from "../admin/format";
 import { useCreateApiKey, type ApiKeyCreated } from "../admin/queries";
+import { OtherErrors, SubmitActions } from "../admin/FormParts";
 
 type Scope = "read" | "write" | "admin";
 
@@ -117,13 +117,10 @@ export function CreateApiKeyDialog({ open, onClose, role }: { open: boolean; onC
                 error={!!fieldError(err, "expires_in_days")}
                 helperText={fieldError(err, "expires_in_days") ?? "1 to 3650; empty for a key that never expires"}
                 slotProps={{ htmlInput: { min: 1, max: 3650 } }} />
-              {err && !onlyFieldErrors(err, ["name", "scopes", "expires_in_days"]) ? <ErrorAlert error={err} /> : null}
+              <OtherErrors error={err} fields={["name", "scopes", "expires_in_days"]} />
             </Stack>
           </DialogContent>
-          <DialogActions>
-            <Button onClick={close} disabled={create.isPending}>Cancel</Button>
-            <Button type="submit" variant="contained" disabled={create.isPending}>Create key</Button>
-          </DialogActions>
+          <SubmitActions onCancel={close} pending={create.isPending} label="Create key" />
         </form>
       )}
     </Dialog>

@@ -24,10 +24,11 @@ import { useBudget } from "../../live/queries";
 import { ROLE_LABELS } from "../../shell/nav";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { formatNumber, formatUsd } from "../dashboard/format";
-import { fieldError, onlyFieldErrors } from "../admin/format";
+import { fieldError } from "../admin/format";
 import { useFacilities } from "../admin/queries";
 import { ApiKeyTable } from "./ApiKeyTable";
 import { CreateApiKeyDialog } from "./CreateApiKeyDialog";
+import { OtherErrors } from "../admin/FormParts";
 
 function Section({ id, title, children, action }: { id: string; title: string; children: ReactNode; action?: ReactNode }) {
   return (
@@ -110,7 +111,7 @@ function ChangePassword() {
             error={!!fieldError(err, "new_password")} helperText={fieldError(err, "new_password") ?? "At least 8 characters"} />
           <TextField label="New password again" type="password" autoComplete="new-password" value={again}
             onChange={(e) => setAgain(e.target.value)} required error={!!mismatch} helperText={mismatch} />
-          {err && !onlyFieldErrors(err, ["current_password", "new_password"]) ? <ErrorAlert error={err} /> : null}
+          <OtherErrors error={err} fields={["current_password", "new_password"]} />
           {change.isSuccess ? (
             <Alert severity="success" role="status">Password changed. Your other sessions have been signed out.</Alert>
           ) : null}
