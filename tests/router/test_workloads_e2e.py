@@ -117,18 +117,21 @@ async def test_priority_ten_preempts_a_preemptible_priority_two_that_completes_l
     fleet: httpx.AsyncClient,
 ) -> None:
     # The seven H100s: four in one facility, three in another; fill them all with low priority,
-    # long enough (12 s of real time at 500x) that both still run when the urgent one arrives on
-    # a loaded machine.
-    low = [await submit(fleet, name="batch-4", type="batch", priority=2, gpu_count=4, duration_s=6000,
+    # long enough (120 s of real time at 500x) that both still run when the urgent one arrives,
+    # however loaded the machine; once it has run, the clock speeds up so they finish.
+    low = [await submit(fleet, name="batch-4", type="batch", priority=2, gpu_count=4, duration_s=60_000,
                         preemptible=True),
-           await submit(fleet, name="batch-3", type="batch", priority=2, gpu_count=3, duration_s=6000,
+           await submit(fleet, name="batch-3", type="batch", priority=2, gpu_count=3, duration_s=60_000,
                         preemptible=True)]
     await asyncio.gather(*(wait_for(fleet, w["id"], {"running"}) for w in low))
     urgent = await submit(fleet, name="urgent", type="ai_inference", priority=10, gpu_count=2, duration_s=60)
     ran = await wait_for(fleet, urgent["id"], TERMINAL)
     assert ran["status"] == "completed"
+    faster = await fleet.put(f"{API}/sim/clock", json={"speed": 20_000}, headers=roles(fleet)["operator"])
+    assert faster.status_code == 200, faster.text
     finished = [await wait_for(fleet, w["id"], TERMINAL, timeout_s=60) for w in low]
     assert [w["status"] for w in finished] == ["completed", "completed"]
+    assert sorted(w["preemptions"] for w in finished) == [0, 1], finished
     victim = next(w for w in finished if w["preemptions"] == 1)
     others = [w for w in finished if w is not victim]
     assert others[0]["preemptions"] == 0
