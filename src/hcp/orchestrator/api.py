@@ -7,25 +7,32 @@ staff see every tenant's and submit on behalf of one, naming it as `tenant_id`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Header, Query, Response
+from fastapi import Depends, Header, Query, Response
+from fastapi.responses import StreamingResponse
 
 from hcp.auth import service as auth
+from hcp.core import csv_export
+from hcp.core.paging import page
 from hcp.core.platform import Platform, PlatformDep, SessionDep
 from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, Principal, acting_tenant, require_role
-from hcp.kernel.enums import WorkloadStatus
-from hcp.orchestrator import fleet_metrics, service
+from hcp.kernel.enums import GpuModelChoice, WorkloadStatus, WorkloadType
+from hcp.orchestrator import console, fleet_metrics, service
 from hcp.orchestrator.lifecycle import workload_view
 from hcp.orchestrator.loop import loop_of
 from hcp.orchestrator.schemas import (
     FleetHistory,
+    PlacementList,
     SwitchList,
+    SwitchSummary,
     WorkloadDetail,
     WorkloadIn,
     WorkloadList,
     WorkloadOut,
+    WorkloadQueues,
 )
 
 router = domain_router("orchestrator")
@@ -70,14 +77,64 @@ async def submit_workload(
     return view
 
 
-@router.get("/workloads", response_model=WorkloadList, summary="Workloads, newest first (a customer's own)")
+class WorkloadQuery:
+    """The filters and order of a workload list, shared by the list and its CSV export."""
+
+    def __init__(
+        self,
+        status: WorkloadStatus | None = None,
+        tenant_id: Annotated[str | None, Query(max_length=32, description="one customer's (staff)")] = None,
+        type: WorkloadType | None = None,
+        gpu_model: GpuModelChoice | None = None,
+        q: Annotated[str | None, Query(max_length=100, description=(
+            "free text: workloads whose id or name contains it (case-insensitive)"))] = None,
+        sort: Annotated[str | None, Query(max_length=32, pattern=r"^-?[a-z_]+$", description=(
+            "order by one of " + ", ".join(sorted(console.WORKLOAD_SORTS)) + "; '-' in front for descending "
+            "(default: -submitted_at, newest first)"))] = None,
+    ) -> None:
+        console.check_sort(sort)
+        self.filters = console.WorkloadFilters(status=status, tenant_id=tenant_id, type=type,
+                                               gpu_model=gpu_model, q=q, sort=sort)
+
+
+WorkloadQueryDep = Annotated[WorkloadQuery, Depends()]
+
+
+@router.get("/workloads", response_model=WorkloadList,
+            summary="Workloads, filtered and sorted (default newest first; a customer's own)")
 async def list_workloads(
-    session: SessionDep, principal: CurrentUser, status: WorkloadStatus | None = None,
-    tenant_id: str | None = None, limit: Limit = 100, offset: Offset = 0,
+    session: SessionDep, principal: CurrentUser, query: WorkloadQueryDep, limit: Limit = 100, offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = await service.list_workloads(session=session, principal=principal, status=status,
-                                               tenant_id=tenant_id, limit=limit, offset=offset)
+    rows, total = await page(session, console.workloads_query(principal=principal, filters=query.filters),
+                             limit=limit, offset=offset)
     return {"items": [workload_view(w) for w in rows], "total": total}
+
+
+# Declared before /workloads/{workload_id}, which would take these names for a workload id.
+@router.get("/workloads/export.csv", response_class=StreamingResponse,
+            responses=csv_export.responses("one row per workload, header first"),
+            summary="Every workload the list's filters pass, as CSV (streamed; the list's filters and order)")
+async def export_workloads(principal: CurrentUser, query: WorkloadQueryDep, platform: PlatformDep) -> StreamingResponse:
+    select_ = console.workloads_query(principal=principal, filters=query.filters)
+    stamp = platform.clock.now().strftime("%Y%m%dT%H%M%SZ")
+    return csv_export.response(console.export_stream(db=platform.db, query=select_),
+                               filename=f"hcp-workloads-{stamp}.csv")
+
+
+@router.get("/workloads/queues", response_model=WorkloadQueues,
+            summary="Queues per class: depth, GPUs, oldest and median wait, past the start SLO, placed")
+async def workload_queues(session: SessionDep, principal: CurrentUser, platform: PlatformDep) -> dict[str, Any]:
+    return await console.queues(session=session, principal=principal, now=platform.clock.now())
+
+
+@router.get("/workloads/placements", response_model=PlacementList,
+            summary="What runs where: each placed workload with its facility and units")
+async def workload_placements(session: SessionDep, principal: CurrentUser) -> dict[str, Any]:
+    rows = await console.placements(session=session, principal=principal)
+    items = [{"workload_id": w.id, "name": w.name, "tenant_id": w.tenant_id, "type": w.type, "status": w.status,
+              "gpu_model": w.gpu_model, "gpu_count": w.gpu_count, "facility_id": w.facility_id,
+              "units": list(w.units or []), "started_at": w.started_at} for w in rows]
+    return {"items": items, "total": len(items)}
 
 
 @router.get("/workloads/{workload_id}", response_model=WorkloadDetail, summary="One workload with its history")
@@ -97,11 +154,34 @@ async def cancel_workload(workload_id: str, principal: CurrentUser, platform: Pl
     return view
 
 
+class SwitchQuery:
+    def __init__(
+        self,
+        workload_id: Annotated[str | None, Query(
+            max_length=32, description="one workload's switches (in or out)")] = None,
+        unit_id: Annotated[str | None, Query(max_length=64)] = None,
+        since: Annotated[datetime | None, Query(description="from this time (inclusive, with its offset)")] = None,
+        until: Annotated[datetime | None, Query(description="before this time (with its offset)")] = None,
+    ) -> None:
+        self.filters = console.SwitchFilters(workload_id=workload_id, unit_id=unit_id, since=since, until=until)
+        console.check_window(since, until)
+
+
+SwitchQueryDep = Annotated[SwitchQuery, Depends()]
+
+
 @router.get("/orchestrator/switches", dependencies=[STAFF], response_model=SwitchList,
-            summary="Recent GPU switches with their phases and latency")
-async def list_switches(session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
-    rows, total = await service.list_switches(session=session, limit=limit, offset=offset)
+            summary="Recent GPU switches with their phases and latency (newest first, filtered)")
+async def list_switches(session: SessionDep, query: SwitchQueryDep, limit: Limit = 100,
+                        offset: Offset = 0) -> dict[str, Any]:
+    rows, total = await page(session, console.switches_query(query.filters), limit=limit, offset=offset)
     return {"items": [service.switch_view(r) for r in rows], "total": total}
+
+
+@router.get("/orchestrator/switches/summary", dependencies=[STAFF], response_model=SwitchSummary,
+            summary="Switch latency percentiles (p50, p95, p99) of the switches the filters pass")
+async def switch_summary(session: SessionDep, query: SwitchQueryDep) -> dict[str, Any]:
+    return await console.switch_summary(session=session, filters=query.filters)
 
 
 @router.get("/fleet/history", response_model=FleetHistory, dependencies=[STAFF],

@@ -90,3 +90,57 @@ class FleetHistory(BaseModel):
     step_s: int
     source: str = Field(description='"raw" (snapshots still kept) or "rollup" (per-minute rollups)')
     points: list[FleetPoint]
+
+
+class QueueClassOut(BaseModel):
+    """One queue class (the router's classification of a workload type) as it stands now."""
+
+    name: str = Field(description="the router's queue class: inference, training or batch")
+    type: WorkloadType
+    start_slo_s: float = Field(description="how long a workload of the class may wait before missing its start SLO")
+    depth: int = Field(description="workloads waiting (submitted, queued or preempted)")
+    gpus_waiting: int
+    oldest_wait_s: float | None = Field(description="the longest wait so far, by the platform's clock")
+    median_wait_s: float | None
+    over_slo: int = Field(description="waiting workloads past the start SLO")
+    placed: int = Field(description="workloads holding GPUs (scheduled, switching or running)")
+    gpus_placed: int
+
+
+class WorkloadQueues(BaseModel):
+    at: datetime
+    classes: list[QueueClassOut]
+
+
+class PlacementOut(BaseModel):
+    """A workload and the units it holds now."""
+
+    workload_id: str
+    name: str
+    tenant_id: str
+    type: WorkloadType
+    status: WorkloadStatus
+    gpu_model: GpuModelChoice
+    gpu_count: int
+    facility_id: str | None
+    units: list[str]
+    started_at: datetime | None
+
+
+class PlacementList(BaseModel):
+    items: list[PlacementOut]
+    total: int
+
+
+class SwitchSummary(BaseModel):
+    """Latency of the switches passing the filters; the percentiles are None when there are none."""
+
+    count: int
+    min_ms: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    mean_ms: float | None
+    target_ms: float = Field(description="the switch time the platform aims under")
+    over_target: int = Field(description="switches slower than target_ms")

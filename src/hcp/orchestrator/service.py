@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.auth.audit import record_audit
 from hcp.core.errors import InvalidInput, NotFound
-from hcp.core.paging import page
-from hcp.core.security import Principal, ensure_visible, tenant_filter
+from hcp.core.security import Principal, ensure_visible
 from hcp.core.settings import Settings
 from hcp.economics.planner import WorkloadDemand
 from hcp.kernel.enums import GpuModelChoice, UnitKind, WorkloadStatus, WorkloadType
@@ -111,19 +110,6 @@ async def _by_key(session: AsyncSession, tenant_id: str, key: str) -> Workload |
     )).scalar_one_or_none()
 
 
-async def list_workloads(
-    *, session: AsyncSession, principal: Principal, status: WorkloadStatus | None = None, tenant_id: str | None = None,
-    limit: int = 100, offset: int = 0,
-) -> tuple[list[Workload], int]:
-    filters: list[Any] = [tenant_filter(principal, Workload.tenant_id)]
-    if status is not None:
-        filters.append(Workload.status == status)
-    if tenant_id is not None:
-        filters.append(Workload.tenant_id == tenant_id)
-    return await page(session, select(Workload).where(*filters).order_by(Workload.submitted_at.desc(), Workload.id),
-                      limit=limit, offset=offset)
-
-
 async def get_workload(*, session: AsyncSession, principal: Principal, workload_id: str) -> Workload:
     workload = await session.get(Workload, workload_id)
     if workload is None:
@@ -157,10 +143,6 @@ async def cancel(
 def switch_view(row: Switch) -> dict[str, Any]:
     return {"id": row.id, "unit_id": row.unit_id, "workload_id": row.workload_id, "from": row.from_workload,
             "to": row.to_workload, "phases": dict(row.phases or {}), "latency_ms": row.latency_ms, "at": row.at}
-
-
-async def list_switches(*, session: AsyncSession, limit: int = 100, offset: int = 0) -> tuple[list[Switch], int]:
-    return await page(session, select(Switch).order_by(Switch.at.desc(), Switch.id), limit=limit, offset=offset)
 
 
 async def queued_demand(session: AsyncSession) -> list[WorkloadDemand]:
