@@ -52,3 +52,36 @@ async def test_plan_is_404_until_the_first_tick(client: httpx.AsyncClient, role_
     assert response.status_code == 404
     recs = await client.get("/api/v1/economics/recommendations", headers=role_headers["operator"])
     assert recs.json() == {"items": [], "total": 0, "ts": None}
+
+
+async def test_the_fleet_as_it_stands_runs_as_a_backtest(
+    client: httpx.AsyncClient, role_headers: dict[str, dict[str, str]]
+) -> None:
+    from hcp.economics.fleet import backtest_fleet
+    from hcp.economics.planner import UnitState
+
+    ops = role_headers["operator"]
+    answer = await client.get("/api/v1/economics/backtest/fleet", headers=ops)
+    assert answer.status_code == 200, answer.text
+    fleet = answer.json()
+    assert {"facilities", "units", "workloads"} <= set(fleet)
+    assert (await client.get("/api/v1/economics/backtest/fleet", headers=role_headers["customer"])).status_code == 403
+
+    # Identical units of a facility are one row with a count; another power is another row.
+    class Facility:
+        def __init__(self, id: str, node: str) -> None:
+            self.id, self.power_cap_kw, self.market_node = id, 40.0, node
+
+    units = [UnitState(f"a{i}", "asic", "tx-north", "Antminer S21", 3500.0, 200.0) for i in range(3)] + [
+        UnitState("a9", "asic", "tx-north", "Antminer S21", 3000.0, 181.0),
+        UnitState("g1", "gpu", "tx-north", "H100", 700.0, idle_power_w=80.0),
+        UnitState("g2", "gpu", "nd-ellendale", "A100", 400.0, idle_power_w=55.0)]
+    built = backtest_fleet([Facility("tx-north", "HB_NORTH"), Facility("nd-ellendale", "MISO_MINN_HUB")], units)
+    counts = {u.id: u.count for u in built.units}
+    assert counts == {"tx-north-antminer-s21": 3, "tx-north-antminer-s21-v2": 1, "tx-north-h100": 1,
+                      "nd-ellendale-a100": 1}
+    body = {"fleet": built.model_dump(exclude_none=True), "from": "2026-06-01T00:00:00Z",
+            "to": "2026-06-02T00:00:00Z", "strategies": ["hybrid", "mine-always"]}
+    ran = await client.post("/api/v1/economics/backtest", json=body, headers=ops)
+    assert ran.status_code == 200, ran.text
+    assert [s["strategy"] for s in ran.json()["strategies"]] == ["hybrid", "mine-always"]

@@ -100,3 +100,54 @@ def test_profitability_reports_break_even() -> None:
     assert s21["break_even_usd_per_mwh"] == pytest.approx(hp * 200 / 24 * 1e6 / 3500, abs=0.01)
     assert s21["efficiency_j_per_th"] == 17.5
     assert isinstance(prices, Prices)
+
+
+async def _planned_kw(platform: Platform) -> tuple[float, object]:
+    async with platform.db.session() as session:
+        record = await service.latest_plan_record(session=session)
+    assert record is not None
+    (facility,) = record.summary["facilities"]
+    return float(facility["power_kw"]), facility["demand_response"]
+
+
+async def test_a_window_in_force_replans_at_once_and_cancelling_it_restores_the_cap(platform: Platform) -> None:
+    loop = service.PlanLoop(platform, fleet=fleet, hysteresis=Hysteresis(0.5, 0), min_interval_s=60, replan_s=0.05)
+    await loop.start()
+    try:
+        await platform.bus.publish(tick(platform.clock.now(), 40.0))
+        before = await eventually(lambda: _planned_kw(platform), 4, what="the first plan")
+        assert before[0] > 20 and before[1] is None  # the 8 ASICs mine: ~27 kW under the 100 kW cap
+
+        # A window starting now: the plan obeys it without waiting for the next tick (a minute away).
+        now = platform.clock.now()
+        async with platform.db.transaction() as session:
+            window = await service.create_demand_response(
+                session=session, facility_id="tx", power_cap_kw=10.0, starts_at=now - timedelta(seconds=1),
+                ends_at=now + timedelta(hours=1), reason="ERCOT 4CP", created_by=None)
+
+        async def capped() -> bool:
+            kw, in_force = await _planned_kw(platform)
+            return kw <= 10.0 and in_force is not None
+
+        await eventually(capped, 4, what="a plan under the window's 10 kW")
+
+        # Cancelled: the facility's own cap again, at once.
+        async with platform.db.transaction() as session:
+            await service.delete_demand_response(session=session, event_id=window.id)
+
+        async def restored() -> bool:
+            kw, in_force = await _planned_kw(platform)
+            return kw > 20 and in_force is None
+
+        await eventually(restored, 4, what="a plan back above 20 kW once the window is cancelled")
+
+        # One that opens in 2 s (before the next tick) is planned when it opens, not before.
+        async with platform.db.transaction() as session:
+            await service.create_demand_response(
+                session=session, facility_id="tx", power_cap_kw=10.0,
+                starts_at=platform.clock.now() + timedelta(seconds=2),
+                ends_at=platform.clock.now() + timedelta(hours=1), reason="grid call", created_by=None)
+        assert (await _planned_kw(platform))[0] > 20
+        await eventually(capped, 6, what="a plan under the cap once the window opens")
+    finally:
+        await loop.stop()

@@ -13,7 +13,8 @@ from hcp.core.routing import domain_router
 from hcp.core.security import CurrentUser, require_role
 from hcp.economics import service
 from hcp.economics.backtest.api import router as backtest_router
-from hcp.economics.fleet import fleet_from_resources
+from hcp.economics.backtest.schemas import Fleet
+from hcp.economics.fleet import backtest_fleet, fleet_from_resources
 from hcp.economics.optimizer import optimize as run_optimizer
 from hcp.economics.planner import Prices
 from hcp.economics.schemas import (
@@ -27,12 +28,11 @@ from hcp.economics.schemas import (
     RecommendationsOut,
 )
 from hcp.market import service as market
+from hcp.resources import service as resources
 
 # The fleet's economics are the operator's business: customers see their own bills, not this.
 router = domain_router("economics", dependencies=[require_role("operator")])
 router.include_router(backtest_router)
-
-
 
 
 @router.post("/economics/optimize", response_model=OptimizeResponse, response_model_exclude_none=True,
@@ -49,6 +49,12 @@ async def current_plan(session: SessionDep) -> PlanOut:
     if record is None:
         raise NotFound("no plan yet: plans follow market ticks")
     return PlanOut.model_validate(service.plan_as_it_stands(record, await fleet_from_resources(session)))
+
+
+@router.get("/economics/backtest/fleet", response_model=Fleet, response_model_exclude_none=True,
+            summary="The fleet as it stands, as POST /economics/backtest takes it (identical units counted)")
+async def fleet_for_backtest(session: SessionDep) -> Fleet:
+    return backtest_fleet(await resources.list_facilities(session=session), await fleet_from_resources(session))
 
 
 @router.get("/economics/profitability", response_model=ProfitabilityOut, response_model_exclude_unset=True,

@@ -8,10 +8,13 @@ allocation carries its workload and tenant: the planner treats it as a fixed com
 
 from __future__ import annotations
 
-from typing import Final
+import re
+from collections.abc import Iterable
+from typing import Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hcp.economics.backtest.schemas import Fleet, FleetFacility, FleetUnit
 from hcp.economics.planner import UnitState
 from hcp.resources import service as resources
 
@@ -61,3 +64,35 @@ def unit_state(view: dict[str, object]) -> UnitState | None:
 async def fleet_from_resources(session: AsyncSession) -> list[UnitState]:
     views, _ = await resources.list_units(session=session, limit=FLEET_LIMIT)
     return [u for u in (unit_state(v) for v in views) if u is not None]
+
+
+class FacilityLike(Protocol):
+    id: str
+    power_cap_kw: float
+    market_node: str
+
+
+def backtest_fleet(facilities: Iterable[FacilityLike], units: Iterable[UnitState]) -> Fleet:
+    """The fleet as it stands, in the backtest's format: identical units of a facility become one
+    row with a `count` (named `<facility>-<model>`), with no contracted work."""
+    groups: dict[tuple[object, ...], tuple[UnitState, int]] = {}
+    for u in units:
+        key = (u.facility_id, u.kind, u.model, u.power_w, u.hashrate_ths, u.curve, u.idle_power_w)
+        first, count = groups.get(key, (u, 0))
+        groups[key] = (first, count + 1)
+    rows: list[FleetUnit] = []
+    taken: set[str] = set()
+    for u, count in groups.values():
+        base = re.sub(r"[^A-Za-z0-9]+", "-", f"{u.facility_id}-{u.model}").strip("-").lower()[:100] or u.kind
+        name, n = base, 1
+        while name in taken:  # the same model at another power: a second row
+            n += 1
+            name = f"{base}-v{n}"
+        taken.add(name)
+        rows.append(FleetUnit(
+            id=name, kind="asic" if u.kind == "asic" else "gpu", facility_id=u.facility_id, power_w=u.power_w,
+            hashrate_ths=u.hashrate_ths if u.kind == "asic" else None,
+            curve=list(u.curve) if u.curve else None, model=u.model if u.kind == "gpu" else None,
+            idle_power_w=u.idle_power_w if u.kind == "gpu" else None, count=count))
+    return Fleet(facilities=[FleetFacility(id=f.id, power_cap_kw=f.power_cap_kw, market_node=f.market_node)
+                             for f in facilities], units=rows)

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy import delete, func, select
@@ -24,6 +24,7 @@ from hcp.core.errors import InvalidInput, NotFound
 from hcp.core.outbox import add_event
 from hcp.core.paging import page
 from hcp.core.platform import Platform
+from hcp.economics.events import DemandResponseChanged
 from hcp.economics.models import DemandResponseEvent, PlanRecord
 from hcp.economics.planner import (
     Decision,
@@ -100,13 +101,24 @@ async def create_demand_response(
                                 ends_at=ends_at, reason=reason, created_by=created_by)
     session.add(event)
     await session.flush()
+    _window_changed(session, event, "created")
     return event
 
 
 async def delete_demand_response(*, session: AsyncSession, event_id: str) -> None:
-    result = await session.execute(delete(DemandResponseEvent).where(DemandResponseEvent.id == event_id))
-    if not getattr(result, "rowcount", 0):
+    event = await session.get(DemandResponseEvent, event_id)
+    if event is None:
         raise NotFound(f"no demand-response window {event_id}")
+    _window_changed(session, event, "cancelled")
+    await session.execute(delete(DemandResponseEvent).where(DemandResponseEvent.id == event_id))
+
+
+def _window_changed(session: AsyncSession, event: DemandResponseEvent, change: Literal["created", "cancelled"]) -> None:
+    # The planner replans on it when the window is in force (or about to be), instead of
+    # leaving the facility over its new cap (or under its restored one) until the next tick.
+    add_event(session, DemandResponseChanged(
+        id=event.id, change=change, facility_id=event.facility_id, power_cap_kw=event.power_cap_kw,
+        starts_at=event.starts_at, ends_at=event.ends_at))
 
 
 async def latest_plan_record(*, session: AsyncSession) -> PlanRecord | None:
@@ -246,7 +258,9 @@ DEMAND_CHANGES = frozenset({WorkloadStatus.QUEUED, WorkloadStatus.RUNNING, Workl
 class PlanLoop:
     """Plans on market ticks, at most every `min_interval_s` of clock time, and again (on the last
     tick's prices, at most every `replan_s` of wall time) when admitted work is queued or ends, so
-    that a spot rental or mining power that queued work needs is freed without waiting for prices."""
+    that a spot rental or mining power that queued work needs is freed without waiting for prices;
+    and when a demand-response window in force is created or cancelled (or, for one that opens
+    before the next tick could plan it, when it opens), so that a lowered cap holds at once."""
 
     def __init__(
         self, platform: Platform, *, fleet: FleetSource, workloads: WorkloadSource = no_workloads,
@@ -261,6 +275,7 @@ class PlanLoop:
         self._lock = asyncio.Lock()
         self._last_tick: tuple[Prices, dict[str, float]] | None = None
         self._replan: asyncio.Task[None] | None = None
+        self._at_windows: set[asyncio.Task[None]] = set()
 
     name = "planner"
 
@@ -274,6 +289,7 @@ class PlanLoop:
             # Without a durable name every replica hears every change; each replans on its own
             # last tick, and the lock in the database (one transaction) keeps plans in order.
             await bus.subscribe("workload.state", self.on_demand),
+            await bus.subscribe(DemandResponseChanged.subject, self.on_window),
         ]
 
     async def stop(self) -> None:
@@ -281,11 +297,13 @@ class PlanLoop:
             with contextlib.suppress(Exception):
                 await sub.stop()
         self._subs = []
-        if self._replan is not None:
-            self._replan.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._replan
-            self._replan = None
+        for task in [self._replan, *self._at_windows]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._replan = None
+        self._at_windows.clear()
 
     def _stale(self, prices: Prices) -> bool:
         """A tick from before a restart (or feeds gone quiet): planning on it would be planning the past."""
@@ -314,7 +332,21 @@ class PlanLoop:
         if self._replan is None or self._replan.done():
             self._replan = asyncio.create_task(self._replan_soon(), name="economics-replan")
 
-    async def _replan_soon(self) -> None:
+    async def on_window(self, event: Event) -> None:
+        window = event.parse(DemandResponseChanged)
+        now = self.platform.clock.now()
+        opens_in_s = (window.starts_at - now).total_seconds()
+        if window.ends_at <= now or (window.change == "cancelled" and opens_in_s > 0):
+            return  # over, or cancelled before it changed anything
+        if opens_in_s > self.min_interval_s:
+            return  # a tick plans it before it opens
+        task = asyncio.create_task(self._replan_soon(after_s=max(0.0, opens_in_s)), name="economics-replan-window")
+        self._at_windows.add(task)
+        task.add_done_callback(self._at_windows.discard)
+
+    async def _replan_soon(self, *, after_s: float = 0.0) -> None:
+        if after_s > 0:
+            await self.platform.clock.sleep(after_s)  # until the window opens, in platform time
         await asyncio.sleep(self.replan_s)  # changes in a burst become one plan
         if self._last_tick is None or self._stale(self._last_tick[0]):
             return
@@ -326,7 +358,7 @@ class PlanLoop:
                 await self.plan(session=session, prices=prices, electricity=electricity, previous=previous,
                                 last_change=last_change, now=max(self.platform.clock.now(), prices.ts))
         except Exception:
-            log.warning("replanning on a demand change failed; the next tick plans", exc_info=True)
+            log.warning("replanning on a demand or cap change failed; the next tick plans", exc_info=True)
 
     async def plan(
         self, *, session: AsyncSession, prices: Prices, electricity: dict[str, float],
