@@ -8,15 +8,17 @@ and read the operator's revenue.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Body, Header, Query, Response
+from fastapi import Body, Depends, Header, Query, Response
+from fastapi.responses import StreamingResponse
 
 from hcp.auth import service as auth
 from hcp.auth.audit import record_audit
-from hcp.billing import invoices, metering, payments, pdf, rates, revenue, service
+from hcp.billing import export, invoices, metering, payments, pdf, rates, revenue, service
 from hcp.billing.loop import Payments
 from hcp.billing.schemas import (
     BudgetIn,
@@ -33,6 +35,7 @@ from hcp.billing.schemas import (
     UsageGrouping,
     UsageReport,
 )
+from hcp.core import csv_export
 from hcp.core.errors import InvalidInput, NotFound
 from hcp.core.money import to_cents
 from hcp.core.platform import Platform, PlatformDep, SessionDep
@@ -59,6 +62,10 @@ async def _tenant(session: Any, principal: Principal, asked: str | None) -> str:
         session=session, principal=principal, tenant_id=tenant_id))
 
 
+def _stamp(platform: Platform) -> str:
+    return platform.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
 # --- rates and estimates -----------------------------------------------------------------------
 @router.get("/billing/rates", summary="The rate card: USD per GPU-hour per model, priority multipliers, tax")
 async def get_rates(platform: PlatformDep) -> RateCard:
@@ -72,14 +79,22 @@ async def estimate(body: EstimateIn, platform: PlatformDep) -> Estimate:
 
 
 # --- usage -------------------------------------------------------------------------------------
-@router.get("/billing/usage", summary="Metered GPU usage in [from, to), grouped by workload, GPU model or day")
-async def get_usage(
+@dataclass(frozen=True)
+class UsageFilter:
+    tenant_id: str | None
+    since: datetime
+    until: datetime
+    group_by: UsageGrouping
+
+
+async def usage_filter(
     session: SessionDep, principal: CurrentUser, platform: PlatformDep,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[datetime | None, Query(alias="from", description="default: the start of this month (UTC)")] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="default: now")] = None,
     group_by: UsageGrouping = "workload",
-    tenant_id: str | None = None,
-) -> UsageReport:
+    tenant_id: Annotated[str | None, Query(max_length=32, description="staff: one tenant's (default all)")] = None,
+) -> UsageFilter:
+    """The usage report's filters, shared by the report and its CSV export: a customer's own tenant."""
     now = platform.clock.now()
     until = until or now
     since = since or now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -90,9 +105,29 @@ async def get_usage(
         raise InvalidInput("from", "must be before to")
     if not principal.is_staff:
         tenant_id = await _tenant(session, principal, tenant_id)
-    return await metering.usage_report(
-        session=session, tenant_id=tenant_id, since=since.astimezone(UTC), until=until.astimezone(UTC),
-        group_by=group_by)
+    return UsageFilter(tenant_id=tenant_id, since=since.astimezone(UTC), until=until.astimezone(UTC),
+                       group_by=group_by)
+
+
+UsageWhere = Annotated[UsageFilter, Depends(usage_filter)]
+
+
+async def _usage_report(session: Any, where: UsageFilter) -> UsageReport:
+    return await metering.usage_report(session=session, tenant_id=where.tenant_id, since=where.since,
+                                       until=where.until, group_by=where.group_by)
+
+
+@router.get("/billing/usage", summary="Metered GPU usage in [from, to), grouped by workload, GPU model or day")
+async def get_usage(session: SessionDep, where: UsageWhere) -> UsageReport:
+    return await _usage_report(session, where)
+
+
+@router.get("/billing/usage/export.csv", response_class=StreamingResponse,
+            responses=csv_export.responses("one row per item of the report (its grouping's columns), header first"),
+            summary="The usage report's items as CSV, with the report's filters (a customer's own)")
+async def export_usage(session: SessionDep, where: UsageWhere, platform: PlatformDep) -> StreamingResponse:
+    report = await _usage_report(session, where)
+    return csv_export.response(export.usage(report), filename=f"hcp-usage-{where.group_by}-{_stamp(platform)}.csv")
 
 
 # --- budget ------------------------------------------------------------------------------------
@@ -118,14 +153,46 @@ async def put_budget(body: BudgetIn, principal: CurrentUser, platform: PlatformD
 
 
 # --- invoices ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InvoiceFilter:
+    tenant_id: str | None
+    status: InvoiceStatus | None
+    period: str | None
+
+
+def invoice_filter(
+    tenant_id: Annotated[str | None, Query(
+        max_length=32, description="one customer's (a customer: only their own)")] = None,
+    status: InvoiceStatus | None = None,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")] = None,
+) -> InvoiceFilter:
+    """The invoice list's filters, shared by the list and its CSV export."""
+    return InvoiceFilter(tenant_id=tenant_id, status=status, period=period)
+
+
+InvoiceWhere = Annotated[InvoiceFilter, Depends(invoice_filter)]
+
+
 @router.get("/billing/invoices", summary="Invoices, newest first (a customer's own)")
 async def list_invoices(
-    session: SessionDep, principal: CurrentUser, tenant_id: str | None = None,
-    status: InvoiceStatus | None = None, limit: Limit = 100, offset: Offset = 0,
+    session: SessionDep, principal: CurrentUser, where: InvoiceWhere, limit: Limit = 100, offset: Offset = 0,
 ) -> InvoiceList:
-    rows, total = await invoices.list_invoices(session=session, principal=principal, tenant_id=tenant_id,
-                                               status=status, limit=limit, offset=offset)
+    rows, total = await invoices.list_invoices(session=session, principal=principal, tenant_id=where.tenant_id,
+                                               status=where.status, period=where.period, limit=limit, offset=offset)
     return InvoiceList(items=[invoices.invoice_summary(r) for r in rows], total=total)
+
+
+# Declared before /billing/invoices/{invoice_id}, which would take "export.csv" for an invoice id.
+@router.get("/billing/invoices/export.csv", response_class=StreamingResponse,
+            responses=csv_export.responses("one row per invoice, header first"),
+            summary="Every invoice the list's filters pass, as CSV (streamed; newest first; a customer's own)")
+async def export_invoices(session: SessionDep, principal: CurrentUser, where: InvoiceWhere,
+                          platform: PlatformDep) -> StreamingResponse:
+    query = invoices.invoices_query(principal=principal, tenant_id=where.tenant_id, status=where.status,
+                                    period=where.period)
+    tenants, _ = await auth.list_tenants(session=session, principal=principal, limit=10_000, offset=0)
+    return csv_export.response(export.invoices(db=platform.db, query=query, names={t.id: t.name for t in tenants}),
+                               filename=f"hcp-invoices-{_stamp(platform)}.csv")
 
 
 @router.post("/billing/invoices", dependencies=[require_role("admin")], status_code=201,
@@ -221,11 +288,14 @@ async def pay_invoice(
 # --- revenue -----------------------------------------------------------------------------------
 @router.get("/billing/revenue", dependencies=[require_role("admin")],
             summary="The operator's monthly revenue by customer and source, energy costs, margin (admin)")
-async def get_revenue(session: SessionDep, principal: AdminUser, platform: PlatformDep,
-                      month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None) -> RevenueReport:
+async def get_revenue(
+    session: SessionDep, principal: AdminUser, platform: PlatformDep,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    months: Annotated[int, Query(ge=1, le=24, description="months in by_month, ending with `month`")] = 6,
+) -> RevenueReport:
     tenants, _ = await auth.list_tenants(session=session, principal=principal, limit=10_000, offset=0)
     return await revenue.monthly_report(
         session=session, settings=platform.settings.billing, month=month or service.month_of(platform.clock.now()),
-        tenant_names={t.id: t.name for t in tenants})
+        tenant_names={t.id: t.name for t in tenants}, months=months)
 
 

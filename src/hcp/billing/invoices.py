@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -186,16 +186,26 @@ async def get_invoice(*, session: AsyncSession, principal: Principal, invoice_id
     return invoice
 
 
-async def list_invoices(
-    *, session: AsyncSession, principal: Principal, tenant_id: str | None = None, status: str | None = None,
-    limit: int = 100, offset: int = 0,
-) -> tuple[list[Invoice], int]:
+def invoices_query(
+    *, principal: Principal, tenant_id: str | None = None, status: str | None = None, period: str | None = None,
+) -> Select[Invoice]:
+    """The invoices `principal` may see that pass the filters, newest first: the list's and the
+    CSV export's one query."""
     filters: list[Any] = [tenant_filter(principal, Invoice.tenant_id)]
     if tenant_id is not None:
         filters.append(Invoice.tenant_id == tenant_id)
     if status is not None:
         filters.append(Invoice.status == status)
-    return await page(session, select(Invoice).where(*filters).order_by(Invoice.created_at.desc(), Invoice.id),
+    if period is not None:
+        filters.append(Invoice.period == period)
+    return select(Invoice).where(*filters).order_by(Invoice.created_at.desc(), Invoice.id)
+
+
+async def list_invoices(
+    *, session: AsyncSession, principal: Principal, tenant_id: str | None = None, status: str | None = None,
+    period: str | None = None, limit: int = 100, offset: int = 0,
+) -> tuple[list[Invoice], int]:
+    return await page(session, invoices_query(principal=principal, tenant_id=tenant_id, status=status, period=period),
                       limit=limit, offset=offset)
 
 

@@ -8,6 +8,7 @@ report reads stored figures at the prices of their time, not today's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -16,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hcp.billing import rates
 from hcp.billing.models import MiningEarning, Usage
-from hcp.billing.schemas import CustomerRevenue, FacilityMining, MiningRevenue, RevenueBySource, RevenueReport
+from hcp.billing.schemas import (
+    CustomerRevenue,
+    FacilityMining,
+    MiningRevenue,
+    MonthRevenue,
+    RevenueBySource,
+    RevenueReport,
+)
 from hcp.billing.service import month_bounds
 from hcp.core.db import upsert
 from hcp.core.errors import InvalidInput
@@ -34,6 +42,14 @@ GPU_POWER_KW = {"H100": Decimal("0.7"), "A100": Decimal("0.4")}
 DEFAULT_ELECTRICITY_USD_PER_KWH = Decimal("0.045")
 BTC_SCALE = Decimal("0.000000000001")
 SATOSHI = Decimal("0.00000001")
+
+
+@dataclass
+class _Sums:
+    usd: Decimal = Decimal(0)
+    btc: Decimal = Decimal(0)
+    energy_usd: Decimal = Decimal(0)
+    kwh: Decimal = Decimal(0)
 
 
 def btc_earned(*, hashrate_ths: Decimal, difficulty: Decimal, fees_btc_per_block: Decimal, pool_fee: Decimal,
@@ -116,10 +132,8 @@ async def accrued_until(*, session: AsyncSession) -> datetime | None:
     return None if latest is None else latest[0] + timedelta(hours=int(latest[1]))
 
 
-async def monthly_report(*, session: AsyncSession, settings: BillingSettings, month: str,
-                         tenant_names: dict[str, str]) -> RevenueReport:
-    start, end = month_bounds(month)
-    # Mining, by facility.
+async def _mining(session: AsyncSession, start: datetime, end: datetime) -> tuple[list[FacilityMining], _Sums]:
+    """Mining of [start, end) by facility, and its sums (usd, btc, energy cost, kWh)."""
     rows = (await session.execute(
         select(MiningEarning.facility_id, func.sum(MiningEarning.btc), func.sum(MiningEarning.revenue_usd),
                func.sum(MiningEarning.energy_kwh), func.sum(MiningEarning.energy_cost_usd),
@@ -127,19 +141,24 @@ async def monthly_report(*, session: AsyncSession, settings: BillingSettings, mo
         .where(MiningEarning.hour >= start, MiningEarning.hour < end).group_by(MiningEarning.facility_id)
         .order_by(MiningEarning.facility_id))).all()
     facilities: list[FacilityMining] = []
-    mining_usd = mining_btc = mining_energy = kwh_total = Decimal(0)
+    sums = _Sums()
     for facility_id, btc, usd, kwh, cost, avg_ths, hours in rows:
         btc, usd, kwh, cost = (Decimal(str(v or 0)) for v in (btc, usd, kwh, cost))
         facilities.append(FacilityMining(
             facility_id=facility_id, btc=btc.quantize(SATOSHI), revenue_usd=to_cents(usd),
             energy_kwh=kwh.quantize(Decimal("0.001")), energy_cost_usd=to_cents(cost),
             avg_hashrate_ths=Decimal(str(avg_ths or 0)).quantize(Decimal("0.01")), hours=int(hours)))
-        mining_usd += usd
-        mining_btc += btc
-        mining_energy += cost
-        kwh_total += kwh
-    per_kwh = mining_energy / kwh_total if kwh_total > 0 else DEFAULT_ELECTRICITY_USD_PER_KWH
-    # AI, by customer (metered usage of the month, at the rates it ran at).
+        sums.usd += usd
+        sums.btc += btc
+        sums.energy_usd += cost
+        sums.kwh += kwh
+    return facilities, sums
+
+
+async def _ai(session: AsyncSession, start: datetime, end: datetime,
+              per_kwh: Decimal) -> tuple[dict[str, dict[str, Decimal]], Decimal]:
+    """AI of [start, end) by customer (metered usage at the rates it ran at: usd, GPU-seconds),
+    and the energy its GPUs drew at `per_kwh`."""
     usage = (await session.execute(
         select(Usage.tenant_id, Usage.gpu_model, Usage.gpu_seconds, Usage.rate_usd_per_gpu_hour)
         .where(Usage.started_at >= start, Usage.ended_at <= end))).all()
@@ -150,6 +169,44 @@ async def monthly_report(*, session: AsyncSession, settings: BillingSettings, mo
         entry["usd"] += rates.cost_usd(gpu_seconds=Decimal(gpu_seconds), rate_usd_per_gpu_hour=Decimal(rate))
         entry["seconds"] += Decimal(gpu_seconds)
         ai_energy += Decimal(gpu_seconds) / rates.SECONDS_PER_HOUR * GPU_POWER_KW.get(model, Decimal("0.7")) * per_kwh
+    return by_tenant, ai_energy
+
+
+def _per_kwh(mining: _Sums) -> Decimal:
+    # AI's energy is priced at what the month's mining paid per kWh (the same facilities).
+    return mining.energy_usd / mining.kwh if mining.kwh > 0 else DEFAULT_ELECTRICITY_USD_PER_KWH
+
+
+def months_ending(month: str, count: int) -> list[str]:
+    """`count` months up to and including `month`, oldest first."""
+    start, _ = month_bounds(month)
+    months = []
+    for back in range(count - 1, -1, -1):
+        index = start.year * 12 + start.month - 1 - back
+        months.append(f"{index // 12:04d}-{index % 12 + 1:02d}")
+    return months
+
+
+async def month_summary(*, session: AsyncSession, month: str) -> MonthRevenue:
+    """One month's revenue by source, energy cost and margin (a point of the revenue-by-month series)."""
+    start, end = month_bounds(month)
+    _, mining = await _mining(session, start, end)
+    by_tenant, ai_energy = await _ai(session, start, end, _per_kwh(mining))
+    ai_usd = sum((v["usd"] for v in by_tenant.values()), Decimal(0))
+    revenue = ai_usd + mining.usd
+    energy = ai_energy + mining.energy_usd
+    return MonthRevenue(month=month, ai_usd=to_cents(ai_usd), mining_usd=to_cents(mining.usd),
+                        revenue_usd=to_cents(revenue), energy_cost_usd=to_cents(energy),
+                        margin_usd=to_cents(revenue - energy))
+
+
+async def monthly_report(*, session: AsyncSession, settings: BillingSettings, month: str,
+                         tenant_names: dict[str, str], months: int = 1) -> RevenueReport:
+    """The month's report; `by_month` holds the `months` months up to and including it."""
+    start, end = month_bounds(month)
+    facilities, mining = await _mining(session, start, end)
+    by_tenant, ai_energy = await _ai(session, start, end, _per_kwh(mining))
+    mining_usd, mining_btc, mining_energy = mining.usd, mining.btc, mining.energy_usd
     customers = [CustomerRevenue(tenant_id=t, name=tenant_names.get(t, t), revenue_usd=to_cents(v["usd"]),
                                  gpu_hours=(v["seconds"] / rates.SECONDS_PER_HOUR).quantize(Decimal("0.01")))
                  for t, v in sorted(by_tenant.items(), key=lambda kv: -kv[1]["usd"])]
@@ -157,11 +214,16 @@ async def monthly_report(*, session: AsyncSession, settings: BillingSettings, mo
     avg_btc_usd = mining_usd / mining_btc if mining_btc > 0 else None
     revenue = ai_usd + mining_usd
     energy = ai_energy + mining_energy
+    by_month = [await month_summary(session=session, month=m) for m in months_ending(month, months)[:-1]]
+    by_month.append(MonthRevenue(month=month, ai_usd=to_cents(ai_usd), mining_usd=to_cents(mining_usd),
+                                 revenue_usd=to_cents(revenue), energy_cost_usd=to_cents(energy),
+                                 margin_usd=to_cents(revenue - energy)))
     return RevenueReport(
         month=month, currency=settings.currency,
         revenue_usd=to_cents(revenue),
         by_source=RevenueBySource(ai_usd=to_cents(ai_usd), mining_usd=to_cents(mining_usd)),
         by_customer=customers,
+        by_month=by_month,
         mining=MiningRevenue(btc=mining_btc.quantize(SATOSHI), usd=to_cents(mining_usd),
                              avg_btc_usd=None if avg_btc_usd is None else to_cents(avg_btc_usd),
                              facilities=facilities),

@@ -225,12 +225,24 @@ class MiningRevenue(BaseModel):
     facilities: list[FacilityMining]
 
 
+class MonthRevenue(BaseModel):
+    """One month of the revenue-by-month series."""
+
+    month: str = Field(description="YYYY-MM")
+    ai_usd: MoneyStr
+    mining_usd: MoneyStr
+    revenue_usd: MoneyStr
+    energy_cost_usd: MoneyStr
+    margin_usd: MoneyStr
+
+
 class RevenueReport(BaseModel):
     month: str = Field(description="YYYY-MM")
     currency: str
     revenue_usd: MoneyStr
     by_source: RevenueBySource
     by_customer: list[CustomerRevenue]
+    by_month: list[MonthRevenue] = Field(description="The months up to and including `month`, oldest first")
     mining: MiningRevenue
     energy_cost_usd: MoneyStr
     energy_by_source: RevenueBySource
