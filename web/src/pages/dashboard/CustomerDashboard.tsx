@@ -21,8 +21,8 @@ import { liveQueryDefaults, queryKeys } from "../../live/cache";
 import { useBillingUsage, useBudget, useWorkloads } from "../../live/queries";
 import type { Workload } from "../../live/types";
 import { formatDateTime, formatNumber, formatUsd } from "./format";
+import { ACTIVE_STATUSES } from "./kpis";
 
-export const ACTIVE_STATUSES = ["queued", "scheduled", "switching", "running"] as const;
 export const RECENT_LIMIT = 10;
 
 const STATUS_COLOR: Record<Workload["status"], ChipProps["color"]> = {

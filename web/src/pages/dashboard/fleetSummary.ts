@@ -9,6 +9,8 @@ export interface FleetFigures {
   ts: string;
   hashrate_ths: number | null;
   power_w: Record<string, number | undefined>;
+  /** watts per facility id */
+  power_w_by_facility: Record<string, number | undefined>;
   gpu_utilization: number | null;
   gpus_busy: number | null;
   gpus_total: number | null;
@@ -26,6 +28,7 @@ export function figuresOf(snapshot: FleetMetricsSnapshot | undefined, last: Flee
       ts: snapshot.ts,
       hashrate_ths: snapshot.hashrate_ths,
       power_w: snapshot.power_w,
+      power_w_by_facility: snapshot.power_w_by_facility,
       gpu_utilization: snapshot.gpu_utilization ?? null,
       gpus_busy: snapshot.gpus_busy,
       gpus_total: snapshot.gpus_total,
@@ -38,7 +41,8 @@ export function figuresOf(snapshot: FleetMetricsSnapshot | undefined, last: Flee
   if (!last) return undefined;
   const round = (v: number | null) => (v === null ? null : Math.round(v));
   return {
-    ts: last.ts, hashrate_ths: last.hashrate_ths, power_w: last.power_w, gpu_utilization: last.gpu_utilization,
+    ts: last.ts, hashrate_ths: last.hashrate_ths, power_w: last.power_w,
+    power_w_by_facility: last.power_w_by_facility, gpu_utilization: last.gpu_utilization,
     gpus_busy: round(last.gpus_busy), gpus_total: round(last.gpus_total), asics_mining: null,
     profit_usd_per_hour: null, queue: null, live: false,
   };

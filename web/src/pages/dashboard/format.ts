@@ -43,3 +43,9 @@ export function formatDateTime(iso: string | null | undefined): string {
   if (Number.isNaN(d.getTime())) return "—";
   return d.toLocaleString("en-GB", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hour12: false });
 }
+
+/** Watts in the unit that reads best: "12.34 MW" from a megawatt up, else "740.5 kW". */
+export function formatPower(watts: number | null | undefined): string {
+  if (watts === null || watts === undefined || !Number.isFinite(watts)) return "—";
+  return Math.abs(watts) >= 1e6 ? formatMw(watts) : `${formatNumber(watts / 1e3, 1)} kW`;
+}
