@@ -120,3 +120,17 @@ def test_workloads_take_gpus_before_spot_and_unavailable_units_sit_out() -> None
     modes = {uid: d.mode for uid, d in plan.decisions.items() if uid.startswith("h100")}
     assert sorted(modes.values()) == ["idle", "spot", "workload", "workload"]
     assert modes["h100-3"] == "idle" and plan.decisions["h100-3"].power_w == 0.0
+
+
+def test_each_facility_reports_its_share_of_the_profit() -> None:
+    units = [*FLEET, UnitState("nd-s21", "asic", "nd", "S21", 3500.0, 200.0),
+             UnitState("nd-h100", "gpu", "nd", "H100", 700.0, idle_power_w=80.0)]
+    facilities = [*facility(40.0), FacilityState("nd", "North Dakota", 50.0, "MISO", 30.0)]
+    plan = decide(now=T0, prices=PRICES, facilities=facilities, units=units, workloads=[], events=[],
+                  previous=None, last_change={}, hysteresis=Hysteresis())
+    rows = {f["id"]: f for f in plan.facilities}
+    # North Dakota: one S21 mining (~$0.42/h less $0.105/h of power) and one H100 on spot ($2.50 less $0.021).
+    hashprice = plan.hashprice_usd_per_th_day
+    expected_nd = 200 * hashprice / 24 - 3.5 * 30 / 1000 + 2.5 - 0.7 * 30 / 1000
+    assert np.isclose(rows["nd"]["profit_usd_per_hour"], expected_nd, atol=1e-3)
+    assert np.isclose(sum(f["profit_usd_per_hour"] for f in plan.facilities), plan.objective_usd_per_hour, atol=1e-3)

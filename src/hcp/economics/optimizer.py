@@ -506,6 +506,19 @@ def objective_usd_per_hour(p: Problem, s: Solution) -> float:
     return float(revenue - (s.power_w * e).sum())
 
 
+def facility_usd_per_hour(p: Problem, s: Solution) -> FloatArray:
+    """`objective_usd_per_hour` split by facility (where each unit earns and draws)."""
+    value = s.hashrate_ths * p.hashprice / 24.0 - s.power_w * p.usd_per_wh[p.facility]
+    busy = s.mode == WORKLOAD
+    if busy.any():
+        value = value + np.where(busy, p.workload_price[np.where(busy, s.workload, 0)], 0.0)
+    spot = s.mode == SPOT
+    if spot.any():
+        price = np.array([p.spot_usd_per_hour.get(m, 0.0) for m in p.models] + [0.0])
+        value = value + np.where(spot, price[p.model], 0.0)  # -1 (an ASIC) reads the trailing 0
+    return np.bincount(p.facility, weights=value, minlength=len(p.facility_ids)).astype(np.float64)
+
+
 def switching_usd_per_hour(p: Problem, s: Solution) -> float:
     """What the plan's changes from the current modes cost, spread over the horizon (USD/h)."""
     if not len(p.current):

@@ -34,6 +34,7 @@ from hcp.economics.optimizer import (
     build_problem,
     committed_gpus,
     facility_power_w,
+    facility_usd_per_hour,
     objective_usd_per_hour,
     solve,
     switching_usd_per_hour,
@@ -358,6 +359,7 @@ def decide(
     if previous is None:
         changed = [uid for uid, d in decisions.items() if d.mode not in ("curtailed", "idle")]
     used = facility_power_w(chosen_p, chosen)
+    earned = facility_usd_per_hour(chosen_p, chosen)
     facility_rows = []
     for f_i, f in enumerate(facilities):
         cap, event = caps[f.id]
@@ -365,6 +367,7 @@ def decide(
             "id": f.id, "name": f.name, "power_kw": round((float(used[f_i]) + held_w[f.id]) / 1000, 3),
             "power_cap_kw": cap, "electricity_usd_per_mwh": f.electricity_usd_per_mwh,
             "running_work_kw": round(held_w[f.id] / 1000, 3),
+            "profit_usd_per_hour": round(float(earned[f_i]), 4),
             "demand_response": None if event is None else {"id": event.id, "reason": event.reason,
                                                            "ends_at": event.ends_at.isoformat()},
         })

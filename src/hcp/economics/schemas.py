@@ -160,6 +160,10 @@ class PlannedFacility(BaseModel):
     electricity_usd_per_mwh: float
     running_work_kw: float
     demand_response: DemandResponseInForce | None
+    # Plans stored before it existed lack it.
+    profit_usd_per_hour: float | None = Field(
+        None, description="what the units the plan decides earn less their energy, USD/h (running work, "
+                          "a commitment, is not counted: as the plan's objective)")
 
 
 class WaitingWorkload(BaseModel):
