@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,12 +61,23 @@ class AuthSettings(BaseModel):
     bootstrap_admin_password: SecretStr | None = None
 
 
+# The miner models the simulator has (hcp.sim.asic.device.MODELS) and the demo's mix beside its
+# 20 S21s: older, less efficient miners that the planner curtails first when power is short.
+SimAsicModel = Literal["S21", "S19 XP", "M50S"]
+DEMO_ASIC_MIX: dict[str, int] = {"S19 XP": 14, "M50S": 10}
+
+
 class SimSettings(BaseModel):
     enabled: bool = True
     speed: float = Field(1.0, gt=0, le=100_000)
     seed: int = 42
     gpus: int = Field(10, ge=0)
+    # Antminer S21s (every `luxos_every`-th on LuxOS); other models are `asic_mix`.
     asics: int = Field(20, ge=0)
+    # Miners of other models beside the S21s, by model: {"S19 XP": 14, "M50S": 10}. Unset, the
+    # demo (demo mode with `asics` left at its default) adds DEMO_ASIC_MIX, and nothing otherwise,
+    # so a setting that names `asics` gets exactly that many S21s.
+    asic_mix: dict[SimAsicModel, Annotated[int, Field(ge=0, le=10_000)]] | None = None
     # Each simulated miner listens on its own loopback address, base + index, like a subnet.
     asic_subnet: str = "127.0.1.0/24"
     asic_rpc_port: int = Field(4028, ge=1, le=65535)
@@ -76,6 +87,18 @@ class SimSettings(BaseModel):
     tick_s: float = Field(1.0, gt=0)
     telemetry_interval_s: float = Field(10.0, gt=0)
     market_interval_s: float = Field(60.0, gt=0)
+
+    def asic_models(self, *, demo: bool) -> dict[str, int]:
+        """The miners beside the `asics` S21s, by model: what this setting and demo mode make."""
+        if self.asic_mix is not None:
+            return {k: v for k, v in self.asic_mix.items() if v}
+        if demo and "asics" not in self.model_fields_set:
+            return dict(DEMO_ASIC_MIX)
+        return {}
+
+    def asic_count(self, *, demo: bool) -> int:
+        """Every simulated miner: the S21s and the rest of the mix."""
+        return self.asics + sum(self.asic_models(demo=demo).values())
 
 
 class ResourcesSettings(BaseModel):

@@ -13,7 +13,8 @@ def build_simulator(platform: Platform) -> HybridSimulator:
     s = platform.settings.sim
     return HybridSimulator(
         clock=platform.clock, facilities=[(f.id, f.market_node) for f in FACILITIES],
-        gpus=s.gpus, asics=s.asics, seed=s.seed, luxos_every=s.luxos_every,
+        gpus=s.gpus, asics=s.asics, asic_models=s.asic_models(demo=platform.settings.demo),
+        seed=s.seed, luxos_every=s.luxos_every,
         asic_subnet=s.asic_subnet, asic_rpc_port=s.asic_rpc_port, asic_web_port=s.asic_web_port,
         tick_s=s.tick_s, telemetry_interval_s=s.telemetry_interval_s,
         market_interval_s=s.market_interval_s, registry=REGISTRY,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from hcp.core.bus import Bus
 from hcp.core.clock import Clock
 from hcp.core.tasks import cancel_tasks
 from hcp.kernel import events
-from hcp.sim.asic.device import AsicFleet, Fault
+from hcp.sim.asic.device import DEFAULT_MODEL, AsicFleet, Fault, Firmware, model_of
 from hcp.sim.asic.server import RunningMiners, start_miners
 from hcp.sim.gpu import GpuFault, GpuFleet, SwitchRecord
 from hcp.sim.market import MarketSimulator, MarketTick
@@ -84,6 +84,7 @@ class HybridSimulator:
         facilities: Sequence[tuple[str, str]],
         gpus: int = 10,
         asics: int = 20,
+        asic_models: Mapping[str, int] | None = None,
         seed: int = 42,
         gpu_models: Sequence[str] = ("H100", "H100", "A100"),
         luxos_every: int = 4,
@@ -111,16 +112,23 @@ class HybridSimulator:
             for i, uid in enumerate(ids):
                 self.units[uid] = SimUnit(uid, "gpu", models[i], i, facility_ids[i % len(facility_ids)])
         self.asic_addresses: list[str] = []
-        if asics:
-            firmware = ["luxos" if luxos_every and i % luxos_every == luxos_every - 1 else "stock"
-                        for i in range(asics)]
-            self.asic = AsicFleet(asics, seed=seed + 1, firmware=firmware)
+        # `asics` S21s (every `luxos_every`-th on LuxOS), then the other models, each on its firmware.
+        models = [DEFAULT_MODEL] * asics
+        for key, count in (asic_models or {}).items():
+            model_of(key)  # an unknown model fails here, by name
+            models += [key] * count
+        if models:
+            firmware: list[str | Firmware] = [
+                "luxos" if luxos_every and i % luxos_every == luxos_every - 1 else "stock" for i in range(asics)
+            ]
+            firmware += [model_of(key).firmware for key in models[asics:]]
+            self.asic = AsicFleet(len(models), seed=seed + 1, firmware=firmware, models=models)
             if asic_subnet:
-                self.asic_addresses = asic_addresses(asic_subnet, asics)
-            for i in range(asics):
+                self.asic_addresses = asic_addresses(asic_subnet, len(models))
+            for i in range(len(models)):
                 uid = f"asic-{i + 1:03d}"
                 address = self.asic_addresses[i] if self.asic_addresses else None
-                self.units[uid] = SimUnit(uid, "asic", "Antminer S21", i,
+                self.units[uid] = SimUnit(uid, "asic", self.asic.model(i).label, i,
                                           facility_ids[i % len(facility_ids)], address)
         self.market = MarketSimulator(seed=seed + 2, facilities=list(facilities),
                                       start=clock.now())

@@ -27,12 +27,14 @@ class DemoRack:
     position: int
 
 
-# Caps are sized to the demo fleet (20 S21s at 3.5 kW, 10 GPUs at up to 0.7 kW spread over
-# three sites), so that power binds at times and the optimizer has choices to make.
+# Caps are sized to the demo fleet (20 S21s at 3.5 kW, 14 S19 XPs at 3.0 kW, 10 Whatsminer M50S
+# at 3.3 kW and 10 GPUs at up to 0.7 kW, dealt round the three sites: 46-52 kW each at full
+# draw), a little under it: power binds, and the planner curtails the least efficient miners
+# (the M50Ss, 26 J/TH) first while prices still pay for mining.
 FACILITIES = (
-    DemoFacility("tx-north", "Texas North", "Granbury, TX", 40.0, "HB_NORTH"),
-    DemoFacility("tx-south", "Texas South", "Garden City, TX", 30.0, "HB_WEST"),
-    DemoFacility("nd-ellendale", "North Dakota", "Ellendale, ND", 25.0, "MISO_MINN_HUB"),
+    DemoFacility("tx-north", "Texas North", "Granbury, TX", 48.0, "HB_NORTH"),
+    DemoFacility("tx-south", "Texas South", "Garden City, TX", 46.0, "HB_WEST"),
+    DemoFacility("nd-ellendale", "North Dakota", "Ellendale, ND", 42.0, "MISO_MINN_HUB"),
 )
 
 # One row of miners and one GPU rack per site.

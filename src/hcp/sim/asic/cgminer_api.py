@@ -1,7 +1,7 @@
-"""The CGMiner/BMMiner JSON API (TCP 4028) of simulated miners: stock Antminer S21 or LuxOS.
+"""The JSON API on TCP 4028 of simulated miners: stock Antminer (bmminer), LuxOS, or Whatsminer.
 
 `CgminerApi` turns a request's bytes into the bytes a unit answers, dispatching each command to
-its firmware's command set (`stock`, `luxos`). Framing is in `cgminer_protocol`, the shared
+its firmware's command set (`stock`, `luxos`, `btminer`). Framing is in `cgminer_protocol`, the shared
 sections in `cgminer_replies`, the sockets in `cgminer_server`. Shapes follow what pyasic 0.79
 reads, field for field, so that pyasic cannot tell a simulated unit from a real one.
 """
@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from hcp.sim.asic import luxos, stock
+from hcp.sim.asic.btminer import BtminerApi
 from hcp.sim.asic.cgminer_protocol import (
     CODE_ACCESS_DENIED,
     CODE_INVALID_COMMAND,
@@ -35,6 +36,7 @@ class CgminerApi:
         self.fleet = fleet
         self.session_ttl_s = session_ttl_s
         self._lux: dict[int, luxos.LuxState] = {}
+        self.btminer = BtminerApi(fleet)
 
     def reply(self, index: int, request: bytes, *, now: float) -> bytes:
         """The bytes a unit sends back for one request, NUL-terminated as cgminer does."""
@@ -44,6 +46,8 @@ class CgminerApi:
         if kind != "json":
             return encode(self._error(index, CODE_INVALID_JSON, "Invalid JSON", now))
         payload = json.loads(request.decode().strip(" \t\r\n\0"))
+        if self._is_btminer(index):
+            return encode(self.btminer.answer(index, payload, now=now))
         command = payload.get("command")
         if not isinstance(command, str) or not command.strip():
             return encode(self._error(index, CODE_MISSING_COMMAND, "Missing JSON 'command'", now))
@@ -71,6 +75,9 @@ class CgminerApi:
             out["id"] = 1
             return out
         return self._single(index, command, parameter, new_api=new_api, now=now)
+
+    def _is_btminer(self, index: int) -> bool:
+        return bool(self.fleet.firmware[index] == Firmware.BTMINER)
 
     def _is_luxos(self, index: int) -> bool:
         return bool(self.fleet.firmware[index] == Firmware.LUXOS)
@@ -108,6 +115,8 @@ class CgminerApi:
     def _plain_reply(self, index: int, text: str, *, now: float) -> bytes:
         """The plain-text form, "command|parameter". No multi-commands in this form."""
         command, _, parameter = text.partition("|")
+        if self._is_btminer(index):
+            return encode_plain(self.btminer.answer(index, {"command": command.strip()}, now=now))
         if "+" in command:
             reply = self._error(index, CODE_INVALID_COMMAND, "Invalid command", now)
         else:

@@ -20,9 +20,9 @@ from hcp.sim.asic.cgminer_protocol import (
     CODE_SUMMARY,
     status,
 )
-from hcp.sim.asic.device import BOARDS, CHIPS_PER_BOARD, AsicFleet
+from hcp.sim.asic.device import BOARDS, AsicFleet
 
-MODEL = "Antminer S21"
+MODEL = "Antminer S21"  # what LuxOS units report (LuxOS runs on the demo's S21s); others say `snap["model"]`
 STOCK_BMMINER_VERSION = "1.0.0"
 STOCK_API_VERSION = "3.1"
 STOCK_MINER_VERSION = "uart_trans.1.3"
@@ -120,17 +120,17 @@ def pool_entries(snap: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def chip_map() -> str:
+def chip_map(chips: int) -> str:
     # bmminer shows one "o" per healthy chip, in groups of eight.
-    return " ".join("o" * min(8, CHIPS_PER_BOARD - k) for k in range(0, CHIPS_PER_BOARD, 8))
+    return " ".join("o" * min(8, chips - k) for k in range(0, chips, 8))
 
 
 # --- the "new API" shapes, shared with the web interface (summary.cgi, stats.cgi, pools.cgi) -------
-def new_api_head(msg: str, when: int) -> dict[str, Any]:
+def new_api_head(msg: str, when: int, model: str) -> dict[str, Any]:
     # The new API (and the web CGI built on it) puts STATUS in a dict, not a list.
     return {
         "STATUS": {"STATUS": "S", "when": when, "Msg": msg, "api_version": "1.0.0"},
-        "INFO": {"miner_version": STOCK_MINER_VERSION, "CompileTime": STOCK_COMPILE_TIME, "type": MODEL},
+        "INFO": {"miner_version": STOCK_MINER_VERSION, "CompileTime": STOCK_COMPILE_TIME, "type": model},
     }
 
 
@@ -139,7 +139,7 @@ def status_items(snap: dict[str, Any]) -> list[dict[str, Any]]:
     rate = {"type": "rate", "status": "s", "code": 0, "msg": ""}
     if snap["dead_board"] >= 0:
         rate = {"type": "rate", "status": "e", "code": 3,
-                "msg": f"Chain {snap['dead_board']} lost: 0 of {CHIPS_PER_BOARD} ASICs found"}
+                "msg": f"Chain {snap['dead_board']} lost: 0 of {snap['chips_per_board']} ASICs found"}
     network = {"type": "network", "status": "s", "code": 0, "msg": ""}
     if not snap["pool_alive"]:
         network = {"type": "network", "status": "e", "code": 4, "msg": "Pool connection lost: all pools dead"}
@@ -158,7 +158,7 @@ def status_items(snap: dict[str, Any]) -> list[dict[str, Any]]:
 def new_api_summary(snap: dict[str, Any], when: int) -> dict[str, Any]:
     rate = rounded(snap["hashrate_ths"] * 1000.0)
     return {
-        **new_api_head("summary", when),
+        **new_api_head("summary", when, snap["model"]),
         "SUMMARY": [{
             "elapsed": int(snap["elapsed_s"]),
             "rate_5s": rate,
@@ -182,7 +182,7 @@ def new_api_stats(snap: dict[str, Any], when: int) -> dict[str, Any]:
             "freq_avg": round(snap["frequency_mhz"]) if board.alive else 0,
             "rate_ideal": rounded(board.ideal_ghs),
             "rate_real": rounded(board.rate_ghs),
-            "asic_num": CHIPS_PER_BOARD if board.alive else 0,
+            "asic_num": snap["chips_per_board"] if board.alive else 0,
             "temp_pic": board.pcb,
             "temp_pcb": board.pcb,
             "temp_chip": board.chip,
@@ -194,7 +194,7 @@ def new_api_stats(snap: dict[str, Any], when: int) -> dict[str, Any]:
         for b, board in enumerate(boards)
     ]
     return {
-        **new_api_head("stats", when),
+        **new_api_head("stats", when, snap["model"]),
         "STATS": [{
             "elapsed": int(snap["elapsed_s"]),
             "rate_5s": rate,
@@ -215,7 +215,7 @@ def new_api_stats(snap: dict[str, Any], when: int) -> dict[str, Any]:
 
 def new_api_pools(snap: dict[str, Any], when: int) -> dict[str, Any]:
     return {
-        **new_api_head("pools", when),
+        **new_api_head("pools", when, snap["model"]),
         "POOLS": [
             {
                 "index": p["index"],
@@ -302,7 +302,7 @@ def stats(ctx: Context) -> dict[str, Any]:
                 "CompileTime": LUXOS_COMPILE_TIME, "Type": MODEL}
     else:
         head = {"BMMiner": STOCK_BMMINER_VERSION, "Miner": STOCK_MINER_VERSION,
-                "CompileTime": STOCK_COMPILE_TIME, "Type": MODEL}
+                "CompileTime": STOCK_COMPILE_TIME, "Type": snap["model"]}
     body: dict[str, Any] = {
         "STATS": 0, "ID": "BC50", "Elapsed": int(snap["elapsed_s"]), "Calls": 0, "Wait": 0.0,
         "Max": 0.0, "Min": 99999999.0,
@@ -324,14 +324,14 @@ def stats(ctx: Context) -> dict[str, Any]:
         "total_rateideal": rounded(snap["ideal_hashrate_ths"] * 1000.0 * sum(b.alive for b in boards) / BOARDS),
         "rate_unit": "GH",
         "total_freqavg": freq,
-        "total_acn": CHIPS_PER_BOARD * sum(b.alive for b in boards),
+        "total_acn": snap["chips_per_board"] * sum(b.alive for b in boards),
         "total_rate": rate,
         "temp_max": max(max(b.chip) for b in boards),
         "no_matching_work": 0,
     })
     for b, board in enumerate(boards, start=1):
-        body[f"chain_acn{b}"] = CHIPS_PER_BOARD if board.alive else 0
-        body[f"chain_acs{b}"] = chip_map() if board.alive else ""
+        body[f"chain_acn{b}"] = snap["chips_per_board"] if board.alive else 0
+        body[f"chain_acs{b}"] = chip_map(snap["chips_per_board"]) if board.alive else ""
         body[f"chain_hw{b}"] = snap["hw_errors"] // BOARDS if board.alive else 0
         body[f"chain_rate{b}"] = f"{board.rate_ghs:.2f}"
         body[f"chain_rateideal{b}"] = rounded(board.ideal_ghs)
@@ -414,7 +414,7 @@ def devs(ctx: Context) -> dict[str, Any]:
 
 def devdetails(ctx: Context) -> dict[str, Any]:
     details = [
-        {"DEVDETAILS": b, "Name": "BTM_SOC0", "ID": b, "Driver": "bitmain", "Kernel": "", "Model": MODEL,
+        {"DEVDETAILS": b, "Name": "BTM_SOC0", "ID": b, "Driver": "bitmain", "Kernel": "", "Model": ctx.snap["model"],
          "Device Path": ""}
         for b in range(BOARDS)
     ]

@@ -1,8 +1,10 @@
-"""Vectorised physics of a fleet of simulated Antminer S21 units.
+"""Vectorised physics of a fleet of simulated miners: Antminer S21s, and other models beside them.
 
-Every quantity is one numpy array over the fleet (not one object per unit), so a tick of 100,000
-ASICs costs milliseconds; the network servers read one unit at a time through `snapshot`. All
-randomness comes from one PCG64 stream: the same seed and the same ticks and commands give
+Each unit has a model from `MODELS` (its nameplate hashrate and power, the range of its power
+target); the physics is the same for all, scaled to each unit's nameplate. Every quantity is
+one numpy array over the fleet (not one object per unit), so a tick of 100,000 ASICs costs
+milliseconds; the network servers read one unit at a time through `snapshot`. All randomness
+comes from one PCG64 stream: the same seed and the same ticks and commands give
 byte-identical arrays.
 """
 
@@ -12,12 +14,13 @@ import enum
 import hashlib
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-# --- Antminer S21 nameplate and the efficiency curve -------------------------------------------
+# --- Antminer S21 nameplate and the efficiency curve (other models in `MODELS`, scaled) ---------
 BOARDS = 3
 CHIPS_PER_BOARD = 108
 FANS = 4
@@ -91,12 +94,57 @@ class Mode(enum.IntEnum):
 
 
 class Firmware(enum.IntEnum):
-    STOCK = 0
+    STOCK = 0  # Bitmain's stock firmware (bmminer): read-only API, web CGI for commands
     LUXOS = 1
+    BTMINER = 2  # MicroBT's Whatsminer firmware: its own API on 4028 (token-signed writes)
+
+
+@dataclass(frozen=True)
+class AsicModel:
+    """One miner model's nameplate, as its spec sheet gives it, and how its firmware names it."""
+
+    key: str  # what settings name it by: "S21", "S19 XP", "M50S"
+    label: str  # what people call it: "Whatsminer M50S"
+    name: str  # what the unit's API reports: "Antminer S21", "M50S_VH30" (Whatsminer's devdetails)
+    hashrate_ths: float
+    power_w: float
+    power_min_w: float
+    power_max_w: float
+    frequency_mhz: float
+    chips_per_board: int
+    hostname_prefix: str
+    firmware: Firmware  # the firmware it ships with (LuxOS is an S21 option, `luxos_every`)
+
+    @property
+    def efficiency_j_per_th(self) -> float:
+        return self.power_w / self.hashrate_ths
+
+
+# Nameplates from the makers' spec sheets: S21 200 TH/s at 17.5 J/TH; S19 XP 141 TH/s at 21.3 J/TH
+# (3010 W); Whatsminer M50S 126 TH/s at 26 J/TH (3276 W). Power ranges keep each model's ratio
+# of the S21's (1500-4000 W around 3500 W).
+MODELS: dict[str, AsicModel] = {
+    m.key: m for m in (
+        AsicModel("S21", "Antminer S21", "Antminer S21", NOMINAL_HASHRATE_THS, NOMINAL_POWER_W, POWER_MIN_W,
+                  POWER_MAX_W, NOMINAL_FREQUENCY_MHZ, CHIPS_PER_BOARD, "s21", Firmware.STOCK),
+        AsicModel("S19 XP", "Antminer S19 XP", "Antminer S19 XP", 141.0, 3010.0, 1290.0, 3440.0, 515.0, 110, "s19xp",
+                  Firmware.STOCK),
+        AsicModel("M50S", "Whatsminer M50S", "M50S_VH30", 126.0, 3276.0, 1400.0, 3744.0, 560.0, 156, "m50s",
+                  Firmware.BTMINER),
+    )
+}
+DEFAULT_MODEL = "S21"
+
+
+def model_of(key: str) -> AsicModel:
+    try:
+        return MODELS[key]
+    except KeyError:
+        raise ValueError(f"unknown miner model {key!r}: one of {', '.join(MODELS)}") from None
 
 
 class FirmwareRejected(ValueError):
-    """The unit's firmware does not accept this command (stock S21 takes no power target)."""
+    """The unit's firmware does not accept this command (stock Antminer firmware takes no power target)."""
 
 
 def curve(power_w: float | npt.ArrayLike) -> Any:
@@ -128,35 +176,33 @@ def _parse_firmware(value: str | Firmware) -> Firmware:
     try:
         return Firmware[str(value).upper()]
     except KeyError:
-        raise ValueError(f"unknown firmware {value!r}: expected 'stock' or 'luxos'") from None
+        raise ValueError(f"unknown firmware {value!r}: expected 'stock', 'luxos' or 'btminer'") from None
 
 
 class AsicFleet:
-    """N Antminer S21 units: state arrays, a vectorised `tick`, and per-unit commands.
+    """N miners (Antminer S21 unless `models` says otherwise): state arrays, a vectorised `tick`,
+    and per-unit commands.
 
-    Public arrays (length n): firmware, mode, power_target_w, effective_target_w, ramp, ramp_s,
+    Public arrays (length n): firmware, model_index (into `self.models`), nominal_power_w,
+    nominal_hashrate_ths, power_min_w, power_max_w, mode, power_target_w, effective_target_w, ramp, ramp_s,
     hashrate_ths, power_w, fan_manual_pct (<0: automatic), ambient_c (settable), elapsed_s,
     down_s (seconds left of a reboot), accepted, rejected, hw_errors, faults, dead_board,
     failed_fan, fault_light. Per board / fan, to read only: board_hashrate_ths, board_temp_c,
     chip_temp_c (n, 3) and fan_rpm (n, 4). Change state through the commands, not the arrays.
     """
 
-    curve = staticmethod(curve)
-    power_for_hashrate = staticmethod(power_for_hashrate)
-    power_min_w = POWER_MIN_W
-    power_max_w = POWER_MAX_W
-
     def __init__(
         self,
         n: int,
         *,
         seed: int,
-        firmware: str | Firmware | Sequence[str | Firmware] = "stock",
+        firmware: str | Firmware | Sequence[str | Firmware] | None = None,
+        models: str | Sequence[str] = DEFAULT_MODEL,
         ambient_c: float | npt.ArrayLike = 25.0,
         mining: bool = True,
         ramp_s: tuple[float, float] = (180.0, 300.0),
         reboot_s: float = 75.0,
-        hostname_prefix: str = "s21",
+        hostname_prefix: str | None = None,
         pool_url: str = DEFAULT_POOL_URL,
         backup_pool_url: str = DEFAULT_BACKUP_POOL_URL,
         pool_user_prefix: str = "hcp",
@@ -172,7 +218,25 @@ class AsicFleet:
         self.backup_pool_url = backup_pool_url
         self.pool_user_prefix = pool_user_prefix
 
-        if isinstance(firmware, (str, Firmware)):
+        keys = [models] * n if isinstance(models, str) else list(models)
+        if len(keys) != n:
+            raise ValueError(f"models has {len(keys)} entries for {n} units")
+        self.models: list[AsicModel] = []
+        positions: dict[str, int] = {}
+        for key in keys:
+            if key not in positions:
+                positions[key] = len(self.models)
+                self.models.append(model_of(key))
+        self.model_index = np.array([positions[k] for k in keys], dtype=np.uint8)
+        per_model = np.array([[m.hashrate_ths, m.power_w, m.power_min_w, m.power_max_w, m.frequency_mhz]
+                              for m in self.models])[self.model_index]
+        self.nominal_hashrate_ths, self.nominal_power_w = per_model[:, 0].copy(), per_model[:, 1].copy()
+        self.power_min_w, self.power_max_w = per_model[:, 2].copy(), per_model[:, 3].copy()
+        self._frequency_mhz = per_model[:, 4].copy()
+
+        if firmware is None:  # each model's own firmware
+            self.firmware = np.array([m.firmware for m in self.models], dtype=np.uint8)[self.model_index]
+        elif isinstance(firmware, (str, Firmware)):
             self.firmware = np.full(n, _parse_firmware(firmware), dtype=np.uint8)
         else:
             if len(firmware) != n:
@@ -182,7 +246,7 @@ class AsicFleet:
         rng = self.rng
         self.ambient_c = np.broadcast_to(np.asarray(ambient_c, dtype=np.float64), (n,)).copy()
         self.mode = np.full(n, Mode.MINING if mining else Mode.SLEEPING, dtype=np.uint8)
-        self.power_target_w = np.full(n, NOMINAL_POWER_W)
+        self.power_target_w = self.nominal_power_w.copy()
         self.effective_target_w = self.power_target_w.copy()
         self.ramp = np.full(n, 1.0 if mining else 0.0)
         self.ramp_s = rng.uniform(ramp_s[0], ramp_s[1], n)
@@ -256,8 +320,9 @@ class AsicFleet:
             self.ramp = np.where(running, np.minimum(self.ramp + active_s / self.ramp_s, 1.0), 0.0)
         ramp = self.ramp * self.ramp * (3.0 - 2.0 * self.ramp)  # smoothstep: slow start and finish
 
+        low_power = self.nominal_power_w * (LOW_POWER_W / NOMINAL_POWER_W)
         target = np.where(
-            self.mode == Mode.LOW_POWER, np.minimum(self.power_target_w, LOW_POWER_W), self.power_target_w
+            self.mode == Mode.LOW_POWER, np.minimum(self.power_target_w, low_power), self.power_target_w
         )
         self.effective_target_w += (target - self.effective_target_w) * lag(TARGET_TAU_S)
 
@@ -265,7 +330,7 @@ class AsicFleet:
         alive = self._board_alive
         # Uniform +-0.4 % per board per tick: cheap, and enough to make readings look live.
         noise = 1.0 + 0.008 * (self.rng.random((BOARDS, self.n)) - 0.5)
-        board_ideal = curve(self.effective_target_w) / BOARDS
+        board_ideal = self.curve(self.effective_target_w) / BOARDS
         self._board_hashrate = (board_ideal * ramp * has_work) * self._board_quality * alive * noise
         self.hashrate_ths = self._board_hashrate.sum(axis=0)
 
@@ -302,6 +367,22 @@ class AsicFleet:
             self.hw_errors += self.rng.poisson(lam * HW_ERROR_FRACTION)
             if booted.any():
                 self._notify(np.flatnonzero(booted))
+
+    # --- each unit's efficiency curve -----------------------------------------------------------
+    def curve(self, power_w: float | npt.ArrayLike, i: int | None = None) -> Any:
+        """Hashrate (TH/s) at a board power: the S21's curve scaled to each unit's nameplate
+        (one value per unit, or unit `i`'s)."""
+        if i is None:
+            nominal_h, nominal_p = self.nominal_hashrate_ths, self.nominal_power_w
+        else:
+            k = int(self._idx(i)[0])
+            nominal_h, nominal_p = self.nominal_hashrate_ths[k], self.nominal_power_w[k]
+        p = np.maximum(np.asarray(power_w, dtype=np.float64), 0.0)
+        out = np.asarray(nominal_h * (p / nominal_p) ** CURVE_EXPONENT)
+        return float(out) if out.ndim == 0 else out
+
+    def model(self, i: int) -> AsicModel:
+        return self.models[int(self.model_index[self._idx(i)][0])]
 
     # --- per-board views -----------------------------------------------------------------------
     @property
@@ -359,15 +440,15 @@ class AsicFleet:
         self.ramp[changed] = 0.0
 
     def set_power_target(self, i: Index, watts: float | npt.ArrayLike) -> None:
-        """Set the power target (LuxOS only), clamped to the curve's range."""
+        """Set the power target (LuxOS, or a Whatsminer's power limit), clamped to the model's range."""
         idx = self._idx(i)
-        stock = idx[self.firmware[idx] != Firmware.LUXOS]
+        stock = idx[self.firmware[idx] == Firmware.STOCK]
         if stock.size:
             raise FirmwareRejected(f"stock firmware takes no power target (units {stock.tolist()[:10]})")
         w = np.asarray(watts, dtype=np.float64)
         if not np.all(np.isfinite(w)):
             raise ValueError("power target must be a finite number of watts")
-        self.power_target_w[idx] = np.clip(w, POWER_MIN_W, POWER_MAX_W)
+        self.power_target_w[idx] = np.clip(w, self.power_min_w[idx], self.power_max_w[idx])
 
     def set_fan_mode(self, i: Index, manual_pct: float | None) -> None:
         """Fix the fans at a duty (0-100 %), or give them back to the temperature loop (None)."""
@@ -468,8 +549,11 @@ class AsicFleet:
         raw[0] = (raw[0] & 0xFC) | 0x02
         return ":".join(f"{b:02X}" for b in raw)
 
+    def _prefix(self, i: int) -> str:
+        return self.hostname_prefix or self.models[int(self.model_index[i])].hostname_prefix
+
     def hostname(self, i: int) -> str:
-        return self._hostnames.get(int(i), f"{self.hostname_prefix}-{int(i):05d}")
+        return self._hostnames.get(int(i), f"{self._prefix(int(i))}-{int(i):05d}")
 
     def _serial(self, label: str, i: int) -> str:
         digest = self._digest(label, i)
@@ -482,7 +566,7 @@ class AsicFleet:
         return [self._serial(f"board{b}", i) for b in range(BOARDS)]
 
     def worker(self, i: int) -> str:
-        return f"{self.pool_user_prefix}.{self.hostname_prefix}-{int(i):05d}"
+        return f"{self.pool_user_prefix}.{self._prefix(int(i))}-{int(i):05d}"
 
     def _default_pools(self, i: int) -> list[tuple[str, str]]:
         return [(self.pool_url, self.worker(i)), (self.backup_pool_url, self.worker(i))]
@@ -501,8 +585,17 @@ class AsicFleet:
         faults = Fault(int(self.faults[k]))
         mode = Mode(int(self.mode[k]))
         target = float(self.effective_target_w[k])
+        model = self.models[int(self.model_index[k])]
+        ideal = float(self.curve(target, k))
         return {
             "index": k,
+            "model": model.name,
+            "model_key": model.key,
+            "chips_per_board": model.chips_per_board,
+            "nominal_hashrate_ths": model.hashrate_ths,
+            "nominal_power_w": model.power_w,
+            "power_min_w": model.power_min_w,
+            "power_max_w": model.power_max_w,
             "firmware": self.firmware_name(k),
             "mode": mode.name.lower(),
             "work_mode": int(mode),
@@ -511,8 +604,8 @@ class AsicFleet:
             "ramp": float(self.ramp[k]),
             "hashrate_ths": float(self.hashrate_ths[k]),
             "board_hashrate_ths": self._board_hashrate[:, k].tolist(),
-            "ideal_hashrate_ths": float(curve(target)),
-            "frequency_mhz": float(NOMINAL_FREQUENCY_MHZ * curve(target) / NOMINAL_HASHRATE_THS),
+            "ideal_hashrate_ths": ideal,
+            "frequency_mhz": float(self._frequency_mhz[k] * ideal / self.nominal_hashrate_ths[k]),
             "power_w": float(self.power_w[k]),
             "board_temp_c": self._board_temp[:, k].tolist(),
             "chip_temp_c": self._chip_temp[:, k].tolist(),

@@ -1,4 +1,4 @@
-"""The CGMiner API command set of stock Antminer firmware (bmminer): read-only.
+"""The CGMiner API command set of stock Antminer firmware (bmminer, an S21 or an S19 XP): read-only.
 
 Stock firmware answers the read commands and refuses every command that would change state
 ("access denied"); HCP controls such a unit through its web interface instead (`web.py`).
@@ -12,7 +12,6 @@ from typing import Any
 from hcp.sim.asic import cgminer_replies as replies
 from hcp.sim.asic.cgminer_protocol import CODE_VERSION, status
 from hcp.sim.asic.cgminer_replies import (
-    MODEL,
     STOCK_API_VERSION,
     STOCK_BMMINER_VERSION,
     STOCK_COMPILE_TIME,
@@ -35,7 +34,7 @@ def version(ctx: Context) -> dict[str, Any]:
         "STATUS": [status(CODE_VERSION, "BMMiner versions", ctx.when, STOCK_DESCRIPTION)],
         "VERSION": [{
             "BMMiner": STOCK_BMMINER_VERSION, "API": STOCK_API_VERSION, "Miner": STOCK_MINER_VERSION,
-            "CompileTime": STOCK_COMPILE_TIME, "Type": MODEL,
+            "CompileTime": STOCK_COMPILE_TIME, "Type": ctx.snap["model"],
         }],
         "id": 1,
     }

@@ -1,4 +1,5 @@
-"""The web interface (port 80) of simulated miners: stock Antminer CGI with digest auth, or LuxOS.
+"""The web interface (port 80) of simulated miners: stock Antminer CGI with digest auth, LuxOS,
+or a Whatsminer's LuCI front page (its API on 4028 is all that HCP and pyasic use of it).
 
 pyasic identifies a stock Antminer by the 401 realm "antMiner Configuration", then reads and
 writes it through /cgi-bin/*.cgi with digest root/root (system info, errors, work mode, blink).
@@ -21,7 +22,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from hcp.core.clock import Clock
 from hcp.sim.asic.cgminer_replies import (
-    MODEL,
     STOCK_COMPILE_TIME,
     new_api_pools,
     new_api_stats,
@@ -45,9 +45,13 @@ _REASONS = {
 _DIGEST_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 _STOCK_INDEX = (
-    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Antminer S21</title></head>"
-    "<body><h1>Antminer S21</h1><p>Miner configuration: <a href=\"/cgi-bin/get_miner_conf.cgi\">"
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{model}</title></head>"
+    "<body><h1>{model}</h1><p>Miner configuration: <a href=\"/cgi-bin/get_miner_conf.cgi\">"
     "get_miner_conf</a></p></body></html>"
+)
+_WHATSMINER_INDEX = (
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>WhatsMiner</title></head>"
+    "<body><p>Log in at <a href=\"/cgi-bin/luci\">/cgi-bin/luci</a></p></body></html>"
 )
 _LUXOS_INDEX = (
     "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Luxor Firmware</title></head>"
@@ -133,6 +137,10 @@ class MinerWebServer(MinerListeners):
 
     def respond(self, index: int, request: HttpRequest) -> HttpResponse:
         """The response of unit `index` to one request (no networking here)."""
+        if self.fleet.firmware[index] == Firmware.BTMINER:
+            if request.method in ("GET", "HEAD") and request.path in ("/", "/index.html"):
+                return HttpResponse.html(200, _WHATSMINER_INDEX)
+            return HttpResponse.html(404, _NOT_FOUND)
         if self.fleet.firmware[index] == Firmware.LUXOS:
             if request.method not in ("GET", "HEAD"):
                 return HttpResponse.html(405, "<html><body><h1>405</h1></body></html>")
@@ -145,7 +153,7 @@ class MinerWebServer(MinerListeners):
                 (("WWW-Authenticate", self._challenge()),),
             )
         if request.path in ("/", "/index.html"):
-            return HttpResponse.html(200, _STOCK_INDEX)
+            return HttpResponse.html(200, _STOCK_INDEX.format(model=self.fleet.model(index).name))
         match = re.fullmatch(r"/cgi-bin/([a-z_]+)\.cgi", request.path)
         handler = _CGI.get(match.group(1)) if match else None
         if handler is None:
@@ -200,7 +208,7 @@ class MinerWebServer(MinerListeners):
     def get_system_info(self, index: int, request: HttpRequest) -> HttpResponse:
         snap = self.fleet.snapshot(index)
         return HttpResponse.json({
-            "minertype": MODEL,
+            "minertype": snap["model"],
             "nettype": "DHCP",
             "netdevice": "eth0",
             "macaddr": snap["mac"],
