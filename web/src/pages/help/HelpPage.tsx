@@ -1,4 +1,5 @@
-// Help & Support: how to use the console, where the API is documented, the demo logins.
+// Help & Support: how to use the console, where the API is documented, the demo logins, and for
+// staff the operator docs: Grafana dashboards and runbooks (summarised from docs/OPERATIONS.md).
 // Static text and links; the demo logins only where /health says the platform runs in demo mode.
 import Box from "@mui/material/Box";
 import Chip from "@mui/material/Chip";
@@ -41,6 +42,67 @@ const DEMO_LOGINS: [string, string, string][] = [
   ["Customer (Initech AI)", "raj@initech.com", "customer123"],
 ];
 
+// The dashboards deploy/grafana/provisioning ships, by their stable uids.
+const DASHBOARDS: [string, string, string][] = [
+  ["HCP / Fleet overview", "hcp-fleet-overview", "hashrate, power by mode and facility, GPUs, alerts, WebSocket clients"],
+  ["HCP / Economics", "hcp-economics", "plan profit, BTC price, hashprice, electricity by node"],
+  ["HCP / Workloads", "hcp-workloads", "queue depth, placements, switch latency percentiles, API rate and latency"],
+];
+
+// What to do when ..., as docs/OPERATIONS.md's runbooks say (and what HCP has already done).
+const RUNBOOKS: { id: string; title: string; steps: string[] }[] = [
+  {
+    id: "runbook-overheat",
+    title: "A miner overheats",
+    steps: [
+      "From 85 °C chip temperature the unit is rated warning, from 95 °C critical, and a temperature alert opens; a critical unit is left out of the next plan.",
+      "Check its fans (a fan failure alert often comes first) and the hall's intake temperature.",
+      "To stop it now, Curtail it on its Resources page; to keep the planner off it during repair, put it in maintenance.",
+    ],
+  },
+  {
+    id: "runbook-cap",
+    title: "A facility goes over its power cap",
+    steps: [
+      "The planner never plans above a cap: it curtails the miners that earn least per watt (the least efficient model) first, then idles GPUs without committed work.",
+      "Power above the cap means the plan is not carried out yet: compare used and headroom kW on the Resources page, and curtail by hand if it cannot wait.",
+    ],
+  },
+  {
+    id: "runbook-demand-response",
+    title: "A demand-response event",
+    steps: [
+      "Enter the window before it starts (POST /api/v1/economics/demand-response with the facility, the cap in kW, start, end and reason).",
+      "While it is open the planner uses the lower cap and curtails the least efficient miners first; they mine again at the first plan after it ends.",
+    ],
+  },
+  {
+    id: "runbook-database",
+    title: "The database is down",
+    steps: [
+      "/ready answers 503 naming the database, so load balancers stop sending traffic; /health names the components whose last run failed.",
+      "Bring PostgreSQL back (check disk space and pg_isready): the background loops run again on their next period, nothing needs restarting.",
+    ],
+  },
+  {
+    id: "runbook-gpu",
+    title: "A GPU falls off the bus",
+    steps: [
+      "It answers nothing (XID 79): after missed polls it is offline and a critical alert opens.",
+      "A workload running on it fails (“unit lost”) and its GPUs are released; the customer resubmits it.",
+      "The GPU needs a reset or a reboot of its host: keep it in maintenance until then.",
+    ],
+  },
+  {
+    id: "runbook-offline",
+    title: "A miner stops answering",
+    steps: [
+      "After missed polls it is offline with a critical alert, and comes back by itself when it answers again.",
+      "Check its network and power; a rescan finds a replaced unit by its MAC.",
+    ],
+  },
+];
+
 const LIVE_STATES: [string, string][] = [
   ["Live", "connected: figures and tables update as events arrive."],
   ["Connecting… / Reconnecting…", "the console is (re)opening its connection and will catch up on what it missed."],
@@ -49,7 +111,7 @@ const LIVE_STATES: [string, string][] = [
 
 export default function HelpPage() {
   usePageTitle("Help & Support");
-  const { user } = useAuth();
+  const { user, isStaff: staff } = useAuth();
   const health = useQuery({
     queryKey: ["health"],
     queryFn: async () => unwrap(await api.GET("/health")),
@@ -132,10 +194,66 @@ export default function HelpPage() {
           </Typography>
           <Stack direction={{ xs: "column", sm: "row" }} spacing={{ xs: 1, sm: 3 }}>
             <Link href="/docs">Interactive API documentation</Link>
+            <Link href="/redoc">API reference (ReDoc)</Link>
             <Link href="/openapi.json">OpenAPI document (JSON)</Link>
             <Link href="/health">Service health</Link>
           </Stack>
         </Section>
+
+        {staff && (
+          <Section id="help-dashboards" title="Grafana dashboards">
+            <Typography variant="body2" sx={{ mb: 1.5 }}>
+              Grafana provisioned from <code>deploy/grafana/provisioning</code> (datasource “HCP Prometheus”,
+              folder “HCP”) has these dashboards, at <code>/d/&lt;uid&gt;</code> on your Grafana. Prometheus scrapes
+              every service’s <code>/metrics</code> (<code>deploy/prometheus/prometheus.yml</code>).
+            </Typography>
+            <Table size="small" aria-labelledby="help-dashboards">
+              <TableHead>
+                <TableRow>
+                  <TableCell component="th" scope="col">Dashboard</TableCell>
+                  <TableCell component="th" scope="col">uid</TableCell>
+                  <TableCell component="th" scope="col">Shows</TableCell>
+                </TableRow>
+              </TableHead>
+              <TableBody>
+                {DASHBOARDS.map(([title, uid, shows]) => (
+                  <TableRow key={uid}>
+                    <TableCell>{title}</TableCell>
+                    <TableCell>
+                      <code>{uid}</code>
+                    </TableCell>
+                    <TableCell>{shows}</TableCell>
+                  </TableRow>
+                ))}
+              </TableBody>
+            </Table>
+          </Section>
+        )}
+
+        {staff && (
+          <Section id="help-runbooks" title="Runbooks">
+            <Typography variant="body2" sx={{ mb: 1.5 }}>
+              What to do when something goes wrong, and what HCP has already done by itself. The full
+              runbooks are in <code>docs/OPERATIONS.md</code>.
+            </Typography>
+            <Stack spacing={2}>
+              {RUNBOOKS.map((r) => (
+                <Box key={r.id} component="section" aria-labelledby={r.id}>
+                  <Typography id={r.id} variant="subtitle1" component="h3">
+                    {r.title}
+                  </Typography>
+                  <Typography variant="body2" component="div">
+                    <ul style={{ margin: 0, paddingLeft: "1.25rem" }}>
+                      {r.steps.map((step) => (
+                        <li key={step}>{step}</li>
+                      ))}
+                    </ul>
+                  </Typography>
+                </Box>
+              ))}
+            </Stack>
+          </Section>
+        )}
 
         {demo && (
         <Section id="help-demo" title="Demo mode">
