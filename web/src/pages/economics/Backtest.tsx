@@ -82,7 +82,7 @@ export function BacktestSection() {
           </FormControl>
           <OtherErrors error={err} fields={FIELDS} sx={{ mt: 2 }} />
           <Box sx={{ mt: 2 }}>
-            <Button type="submit" variant="contained" disabled={run.isPending || !fleet.data}>
+            <Button type="submit" variant="contained" disabled={run.isPending}>
               {run.isPending ? "Running…" : "Run backtest"}
             </Button>
           </Box>

@@ -18,7 +18,7 @@ export default function BacktestCharts({ series, height = 260 }: { series: Serie
     <Box>
       <Typography variant="subtitle2" component="h4">Cumulative profit</Typography>
       <LineChart
-        height={height} skipAnimation xAxis={xAxis}
+        height={height} skipAnimation disableKeyboardNavigation xAxis={xAxis}
         yAxis={[{ width: 80, valueFormatter: (v: number) => formatUsd(v, 0) }]}
         series={Object.entries(series.cumulative_profit_usd).map(([strategy, data]) => ({
           id: strategy, label: STRATEGY_LABELS[strategy as Strategy] ?? strategy, data, showMark: false,
@@ -30,7 +30,7 @@ export default function BacktestCharts({ series, height = 260 }: { series: Serie
         Power by mode ({series.power_kw.hybrid ? "hybrid" : "first strategy"})
       </Typography>
       <LineChart
-        height={height} skipAnimation xAxis={xAxis}
+        height={height} skipAnimation disableKeyboardNavigation xAxis={xAxis}
         yAxis={[{ width: 64, valueFormatter: (v: number) => `${formatNumber(v, 0)} kW` }]}
         series={Object.entries(hybrid).map(([mode, data]) => ({
           id: mode, label: mode, data, stack: "power", area: true, showMark: false,

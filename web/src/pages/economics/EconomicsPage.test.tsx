@@ -117,7 +117,7 @@ describe("EconomicsPage", { timeout: 30_000 }, () => {
     expect(row.closest("tr")).toHaveTextContent("$7.25");
     expect(screen.getByRole("region", { name: "Profit per hour" })).toHaveTextContent("$12.34");
     expect(screen.getByRole("region", { name: "Hashprice" })).toHaveTextContent("$50.00/PH/day");
-    expect(await screen.findByText(RECS.items[0].message)).toBeInTheDocument();
+    expect(await screen.findByText(RECS.items[0]!.message)).toBeInTheDocument();
     expect(await screen.findByText(/HB_NORTH \$45\.00/)).toBeInTheDocument();
     expect(screen.getByRole("figure", { name: "Bitcoin (USD)" })).toHaveTextContent("$65,000");
   });

@@ -26,6 +26,8 @@ export default function PriceChart({ group, format, height = 220, long }: PriceC
     <LineChart
       height={height}
       skipAnimation
+      // aria-hidden: the caption beside it is its text; a focus stop inside would be a trap for nobody
+      disableKeyboardNavigation
       xAxis={[{
         data: data.times, scaleType: "time",
         valueFormatter: (d: Date) => (long ? formatDateTime(d.toISOString()) : formatClock(d.toISOString())),

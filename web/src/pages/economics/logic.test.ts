@@ -20,7 +20,7 @@ describe("facilityRows", () => {
       decisions: [decision("a1", "tx", "mining"), decision("a2", "tx", "mining"), decision("a3", "tx", "curtailed"),
         decision("g1", "tx", "spot"), decision("g2", "nd", "workload"), decision("x", "elsewhere", "mining")],
     } as unknown as Plan;
-    const [tx, nd] = facilityRows(plan);
+    const [tx, nd] = facilityRows(plan) as [ReturnType<typeof facilityRows>[number], ReturnType<typeof facilityRows>[number]];
     expect(tx.units).toEqual({ mining: 2, spot: 1, workload: 0, idle: 0, curtailed: 1 });
     expect(tx.load).toBeCloseTo(0.75);
     expect(nd.units.workload).toBe(1);
@@ -43,10 +43,10 @@ describe("priceGroups", () => {
   it("groups series by kind, a line per node, oldest first, hashprice per PH", () => {
     const groups = priceGroups(history);
     expect(groups.map((g) => g.id)).toEqual(["btc", "hashprice", "electricity"]); // no GPU series: no chart
-    const electricity = groups[2];
+    const electricity = groups[2]!;
     expect(electricity.series.map((s) => s.label)).toEqual(["HB_NORTH", "HB_WEST"]);
-    expect(electricity.series[1].points.map((p) => p.value)).toEqual([40, 42]);
-    expect(groups[1].series[0].points[0].value).toBeCloseTo(50);
+    expect(electricity.series[1]!.points.map((p) => p.value)).toEqual([40, 42]);
+    expect(groups[1]!.series[0]!.points[0]!.value).toBeCloseTo(50);
     expect(describeGroup(electricity, (v) => `$${v}`)).toBe("HB_NORTH $50 (range $50 to $50); HB_WEST $42 (range $40 to $42)");
   });
 
