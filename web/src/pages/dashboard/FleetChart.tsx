@@ -23,6 +23,8 @@ export default function FleetChart({ points, height = 280 }: FleetChartProps) {
     <LineChart
       height={height}
       skipAnimation
+      // hidden from assistive technology (the dashboard's caption says what it shows): nothing in it may take focus
+      disableKeyboardNavigation
       xAxis={[{ data: data.times, scaleType: "time", valueFormatter: (d: Date) => formatClock(d.toISOString()) }]}
       yAxis={[
         { id: "hashrate", label: "TH/s", position: "left", width: 64 },

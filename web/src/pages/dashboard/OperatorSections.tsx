@@ -36,6 +36,15 @@ export function Section({ title, children, action }: { title: string; children: 
   );
 }
 
+/** A small table; its container is focusable so that, wider than the screen, it scrolls by keyboard. */
+function ScrollTable({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <TableContainer tabIndex={0} role="group" aria-label={`${label}, scrollable`}>
+      <Table size="small" aria-label={label}>{children}</Table>
+    </TableContainer>
+  );
+}
+
 function Loading({ what }: { what: string }) {
   return (
     <Box role="status" aria-label={`Loading ${what}`}>
@@ -103,8 +112,7 @@ export function PowerByFacility({ q }: { q: Loaded<FacilityPower[]> }) {
   return (
     <Section title="Power by facility">
       <Body q={q} what="the facilities' power" render={(rows) => (
-        <TableContainer>
-          <Table size="small" aria-label="Each facility's draw against its power cap">
+        <ScrollTable label="Each facility's draw against its power cap">
             <TableHead>
               <TableRow>
                 <TableCell>Facility</TableCell>
@@ -150,8 +158,7 @@ export function PowerByFacility({ q }: { q: Loaded<FacilityPower[]> }) {
                 </TableRow>
               ))}
             </TableBody>
-          </Table>
-        </TableContainer>
+          </ScrollTable>
       )} />
     </Section>
   );
@@ -199,8 +206,7 @@ export function GpusByModel({ q }: { q: Loaded<Capacity> }) {
   return (
     <Section title="GPUs by model">
       <Body q={q} what="the GPUs" render={(capacity) => (
-        <TableContainer>
-          <Table size="small" aria-label="GPUs busy and free per model">
+        <ScrollTable label="GPUs busy and free per model">
             <TableHead>
               <TableRow>
                 <TableCell>Model</TableCell>
@@ -223,8 +229,7 @@ export function GpusByModel({ q }: { q: Loaded<Capacity> }) {
                 </TableRow>
               ))}
             </TableBody>
-          </Table>
-        </TableContainer>
+          </ScrollTable>
       )} />
     </Section>
   );
@@ -296,8 +301,7 @@ export function WorkloadsByCustomer({ q, tenants }: { q: Loaded<{ rows: Customer
     <Section title="Active workloads by customer">
       <Body q={q} what="the workloads" render={({ rows, complete }) => (
         <>
-          <TableContainer>
-            <Table size="small" aria-label="Running and waiting workloads per customer">
+          <ScrollTable label="Running and waiting workloads per customer">
               <TableHead>
                 <TableRow>
                   <TableCell>Customer</TableCell>
@@ -318,8 +322,7 @@ export function WorkloadsByCustomer({ q, tenants }: { q: Loaded<{ rows: Customer
                   </TableRow>
                 ))}
               </TableBody>
-            </Table>
-          </TableContainer>
+            </ScrollTable>
           <Typography variant="body2" sx={{ color: "text.secondary", mt: 1 }}>
             Waiting: queued, scheduled or switching.{complete ? "" : " More than a page of work is active: the counts are the first page's."}
           </Typography>
@@ -342,8 +345,7 @@ export function RevenueMonthToDate({ q }: { q: Loaded<Revenue> }) {
             {r.month} · AI {formatUsd(r.by_source.ai_usd)} · Mining {formatUsd(r.by_source.mining_usd)} · margin {formatUsd(r.margin_usd)}
             {r.margin_pct === null ? "" : ` (${formatNumber(Number(r.margin_pct), 1)} %)`}
           </Typography>
-          <TableContainer>
-            <Table size="small" aria-label="AI revenue per customer this month">
+          <ScrollTable label="AI revenue per customer this month">
               <TableHead>
                 <TableRow>
                   <TableCell>Customer</TableCell>
@@ -362,8 +364,7 @@ export function RevenueMonthToDate({ q }: { q: Loaded<Revenue> }) {
                   </TableRow>
                 ))}
               </TableBody>
-            </Table>
-          </TableContainer>
+            </ScrollTable>
         </>
       )} />
     </Section>

@@ -27,11 +27,13 @@ export type UnitMode = Schemas["UnitMode"];
 export const UNIT_MODES: readonly UnitMode[] = ["mining", "workload", "spot", "idle", "curtailed", "unknown"];
 
 export const dashboardKeys = {
-  // the same keys as the Resources and Alerts pages use for the same answers: one cache entry
+  // the same keys as the Resources and Alerts pages use for the same answers (the same shape): one
+  // cache entry
   facilities: ["resources", "facilities"] as const,
   demandResponse: ["economics", "demand-response"] as const,
   alertSummary: ["alerts", "summary"] as const,
-  tenants: ["auth", "tenants", "all"] as const,
+  // not the Alerts page's ["auth", "tenants", "all"]: that one caches the items alone
+  tenants: ["auth", "tenants", "list"] as const,
   revenue: ["billing", "revenue"] as const,
 };
 
