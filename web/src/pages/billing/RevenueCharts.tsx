@@ -1,5 +1,6 @@
 // Revenue charts (loaded lazily, as @mui/x-charts is large): by month, AI stacked on mining; and
-// AI revenue by customer for the month. The page renders each one's text alternative beside it.
+// AI revenue by customer for the month. The page renders each one's text alternative beside it and
+// hides the chart from assistive technology, so the chart takes no keyboard focus either.
 import { BarChart } from "@mui/x-charts/BarChart";
 import { formatUsd } from "../dashboard/format";
 import { monthLabel } from "./model";
@@ -13,6 +14,7 @@ export function MonthsChart({ months, height = 260 }: { months: readonly MonthRe
     <BarChart
       height={height}
       skipAnimation
+      disableKeyboardNavigation
       xAxis={[{ scaleType: "band", data: months.map((m) => monthLabel(m.month)) }]}
       yAxis={[{ width: 64, valueFormatter: compact }]}
       series={[
@@ -29,6 +31,7 @@ export function CustomersChart({ customers, height = 260 }: { customers: readonl
     <BarChart
       height={height}
       skipAnimation
+      disableKeyboardNavigation
       xAxis={[{ scaleType: "band", data: customers.map((c) => c.name) }]}
       yAxis={[{ width: 64, valueFormatter: compact }]}
       series={[{ id: "customers", label: "AI revenue", data: customers.map((c) => Number(c.revenue_usd)), valueFormatter: usd }]}
