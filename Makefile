@@ -63,6 +63,9 @@ web-e2e: $(VENV)/.installed web/dist/index.html
 	fi; \
 	cd web && HCP_CHROMIUM="$$chromium" $(NPM) run --silent e2e
 
+# The Python suite runs on two workers (pytest-xdist): most tests wait on simulated time, not CPU.
+PYTEST_ARGS ?= -n 2
+
 # Lint first (ruff, mypy strict, the import contracts: so it stays green), then the suite. In CI the PostgreSQL and NATS tests must run:
 # start the servers if they are not up.
 test: $(VENV)/.installed-dev

@@ -29,6 +29,9 @@ def test_login_is_rate_limited_harder_than_the_api() -> None:
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed (apt-get install nginx)")
 def test_nginx_accepts_the_config() -> None:
+    # As the config's header says to run it: its temporary files' folder made first (nginx
+    # creates the folders inside it, not the folder itself).
+    Path("/tmp/hcp-nginx").mkdir(exist_ok=True)
     done = subprocess.run(["nginx", "-t", "-c", str(CONF)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
 

@@ -29,6 +29,9 @@ const ApiKeysPage = lazy(() => import("./pages/admin/ApiKeysPage"));
 const AuditPage = lazy(() => import("./pages/admin/AuditPage"));
 const SettingsPage = lazy(() => import("./pages/settings/SettingsPage"));
 const AlertsPage = lazy(() => import("./pages/alerts/AlertsPage"));
+const EconomicsPage = lazy(() => import("./pages/economics/EconomicsPage"));
+const BillingPage = lazy(() => import("./pages/billing/BillingPage"));
+const WorkloadsPage = lazy(() => import("./pages/workloads/WorkloadsPage"));
 
 /** /app: the dashboard of the signed-in role. */
 function Dashboard() {
@@ -65,6 +68,9 @@ export function AppRoutes() {
           <Route path="facilities" element={<RequireRole roles={STAFF}><FacilitiesIndex /></RequireRole>} />
           <Route path="facilities/:facilityId" element={<RequireRole roles={STAFF}><FacilityPage /></RequireRole>} />
           <Route path="alerts" element={<RequireRole roles={STAFF}><AlertsPage /></RequireRole>} />
+          <Route path="economics" element={<RequireRole roles={STAFF}><EconomicsPage /></RequireRole>} />
+          <Route path="workloads" element={<RequireRole roles={STAFF}><WorkloadsPage /></RequireRole>} />
+          <Route path="billing" element={<RequireRole roles={ADMIN}><BillingPage /></RequireRole>} />
           <Route path="admin/users" element={<RequireRole roles={ADMIN}><UsersPage /></RequireRole>} />
           <Route path="admin/customers" element={<RequireRole roles={ADMIN}><CustomersPage /></RequireRole>} />
           <Route path="admin/api-keys" element={<RequireRole roles={ADMIN}><ApiKeysPage /></RequireRole>} />

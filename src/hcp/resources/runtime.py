@@ -154,7 +154,8 @@ class ResourcesRuntime:
                 connect_timeout_s=self.settings.discovery_connect_timeout_s,
                 identify_timeout_s=self.settings.discovery_identify_timeout_s, requested_by="demo",
             )
-            if result.found >= self.platform.settings.sim.asics:
+            settings = self.platform.settings
+            if result.found >= settings.sim.asic_count(demo=settings.demo):
                 break
             await asyncio.sleep(2.0)
         log.info("demo miners discovered over the network", found=result.found if result else 0)

@@ -12,6 +12,9 @@ import VpnKeyOutlined from "@mui/icons-material/VpnKeyOutlined";
 import FactCheckOutlined from "@mui/icons-material/FactCheckOutlined";
 import SettingsOutlined from "@mui/icons-material/SettingsOutlined";
 import NotificationsOutlined from "@mui/icons-material/NotificationsOutlined";
+import PaidOutlined from "@mui/icons-material/PaidOutlined";
+import ReceiptLongOutlined from "@mui/icons-material/ReceiptLongOutlined";
+import WorkOutlineOutlined from "@mui/icons-material/WorkOutlineOutlined";
 import { ADMIN, CUSTOMER, EVERYONE, STAFF } from "../auth/roles";
 import type { Role } from "../auth/session";
 
@@ -34,10 +37,12 @@ export { ADMIN, CUSTOMER, EVERYONE, STAFF };
 
 export const NAV: readonly NavItem[] = [
   { key: "dashboard", label: "Dashboard", to: "/app", icon: DashboardOutlined, roles: EVERYONE, section: "main", end: true },
-  // Workloads, Economics and Billing come next (W2-4, W2-5).
+  { key: "workloads", label: "Workloads", to: "/app/workloads", icon: WorkOutlineOutlined, roles: STAFF, section: "main" },
   { key: "resources", label: "Resources", to: "/app/resources", icon: DnsOutlined, roles: STAFF, section: "main" },
   { key: "facilities", label: "Facilities", to: "/app/facilities", icon: FactoryOutlined, roles: STAFF, section: "main" },
   { key: "alerts", label: "Alerts", to: "/app/alerts", icon: NotificationsOutlined, roles: STAFF, section: "main" },
+  { key: "economics", label: "Economics", to: "/app/economics", icon: PaidOutlined, roles: STAFF, section: "main" },
+  { key: "billing", label: "Billing", to: "/app/billing", icon: ReceiptLongOutlined, roles: ADMIN, section: "admin" },
   { key: "admin-users", label: "Users", to: "/app/admin/users", icon: PeopleOutlined, roles: ADMIN, section: "admin" },
   { key: "admin-customers", label: "Customers", to: "/app/admin/customers", icon: BusinessOutlined, roles: ADMIN, section: "admin" },
   { key: "admin-api-keys", label: "API keys", to: "/app/admin/api-keys", icon: VpnKeyOutlined, roles: ADMIN, section: "admin" },
