@@ -4,6 +4,8 @@ A pure function of prices, fleet and queued workloads (`POST /economics/optimize
 mines at one point of its power curve or is curtailed; each workload is placed whole on GPUs
 of its model in one facility, or not at all; a GPU left over is rented on spot or idles.
 Objective: USD per hour = mining revenue + workload and spot revenue - energy - switching.
+Longer than 600 lines because the model's variables, constraints and the reading of its
+solution share index tables; split, each half would need the other's.
 
 Admitted customer work (`committed`) is a constraint with its SLO, not revenue to trade: it
 goes first (a premium larger than anything else a GPU or its watts could earn), so it is

@@ -5,7 +5,8 @@ target); the physics is the same for all, scaled to each unit's nameplate. Every
 one numpy array over the fleet (not one object per unit), so a tick of 100,000 ASICs costs
 milliseconds; the network servers read one unit at a time through `snapshot`. All randomness
 comes from one PCG64 stream: the same seed and the same ticks and commands give
-byte-identical arrays.
+byte-identical arrays. Longer than 600 lines because the model catalogue sits beside the
+arrays it sizes (each model's nameplate and power-target range is read in every tick).
 """
 
 from __future__ import annotations
