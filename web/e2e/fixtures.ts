@@ -109,6 +109,10 @@ export async function holdData(page: Page): Promise<() => Promise<void>> {
 
 /** No serious or critical WCAG 2 A/AA violation on the page as it is now; lists them if any. */
 export async function expectAccessible(page: Page, what: string): Promise<void> {
+  // Colours settled first: a dialog fading in is read half-blended with its backdrop (a contrast
+  // "violation" of a frame nobody sees). Endless animations (skeletons, spinners) do not settle.
+  await page.waitForFunction(() => document.getAnimations().every(
+    (a) => a.playState !== "running" || a.effect?.getTiming().iterations === Infinity), undefined, { timeout: 5_000 });
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
   const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   const report = bad.map((v) => `${v.id} (${v.impact}): ${v.help} ${v.helpUrl}\n` +
