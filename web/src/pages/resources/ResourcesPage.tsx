@@ -7,16 +7,13 @@ import Button from "@mui/material/Button";
 import Link from "@mui/material/Link";
 import MenuItem from "@mui/material/MenuItem";
 import Paper from "@mui/material/Paper";
-import Skeleton from "@mui/material/Skeleton";
 import Stack from "@mui/material/Stack";
 import Table from "@mui/material/Table";
 import TableBody from "@mui/material/TableBody";
 import TableCell from "@mui/material/TableCell";
 import TableContainer from "@mui/material/TableContainer";
-import TableHead from "@mui/material/TableHead";
 import TablePagination from "@mui/material/TablePagination";
 import TableRow from "@mui/material/TableRow";
-import TableSortLabel from "@mui/material/TableSortLabel";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
@@ -24,6 +21,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link as RouterLink, useSearchParams } from "react-router";
 import { api, call, unwrap } from "../../api/client";
 import { ErrorAlert } from "../../components/ErrorAlert";
+import { SortableHead, sortCaption, TableStatusRows, type SortableColumn } from "../../components/SortableTable";
 import { visuallyHidden } from "../../components/visuallyHidden";
 import { liveQueryDefaults, queryKeys } from "../../live/cache";
 import { usePageTitle } from "../../shell/usePageTitle";
@@ -36,12 +34,7 @@ import { StateChip, formatKw, label, placeOf, useFacilities, useRacks, workRate 
 
 const READINGS_REFRESH_MS = 15_000;
 
-interface Column {
-  key: string;
-  label: string;
-  sort?: SortField;
-  align?: "right";
-}
+type Column = SortableColumn<SortField>;
 
 const COLUMNS: Column[] = [
   { key: "id", label: "ID", sort: "id" },
@@ -189,44 +182,13 @@ export default function ResourcesPage() {
         <TableContainer>
           <Table size="small" aria-label="Units">
             <caption style={visuallyHidden}>
-              Units{state.sort ? `, sorted by ${COLUMNS.find((c) => c.sort === state.sort!.field)?.label} ${state.sort.direction === "asc" ? "ascending" : "descending"}` : ""}
+              Units{sortCaption(COLUMNS, state.sort)}
             </caption>
-            <TableHead>
-              <TableRow>
-                {COLUMNS.map((c) => {
-                  const active = c.sort !== undefined && state.sort?.field === c.sort;
-                  return (
-                    <TableCell key={c.key} align={c.align} scope="col"
-                      aria-sort={active ? (state.sort!.direction === "asc" ? "ascending" : "descending") : undefined}>
-                      {c.sort ? (
-                        <TableSortLabel active={active} direction={active ? state.sort!.direction : "asc"}
-                          onClick={() => update(nextSort(state, c.sort!))}>
-                          {c.label}
-                        </TableSortLabel>
-                      ) : c.label}
-                    </TableCell>
-                  );
-                })}
-              </TableRow>
-            </TableHead>
+            <SortableHead columns={COLUMNS} sort={state.sort} onSort={(field) => update(nextSort(state, field))} />
             <TableBody>
-              {units.isPending ? (
-                Array.from({ length: 5 }, (_, i) => (
-                  <TableRow key={`loading-${i}`}>
-                    <TableCell colSpan={COLUMNS.length}>
-                      {i === 0 ? <span style={visuallyHidden} role="status">Loading units…</span> : null}
-                      <Skeleton variant="text" />
-                    </TableCell>
-                  </TableRow>
-                ))
-              ) : rows.length === 0 ? (
-                <TableRow>
-                  <TableCell colSpan={COLUMNS.length}>
-                    <Typography sx={{ py: 2, textAlign: "center", color: "text.secondary" }}>
-                      {filtered ? "No units match these filters." : "No units are registered yet."}
-                    </Typography>
-                  </TableCell>
-                </TableRow>
+              {units.isPending || rows.length === 0 ? (
+                <TableStatusRows loading={units.isPending} colSpan={COLUMNS.length} loadingLabel="Loading units…"
+                  emptyText={filtered ? "No units match these filters." : "No units are registered yet."} />
               ) : (
                 rows.map((u) => (
                   <TableRow key={u.id} hover>

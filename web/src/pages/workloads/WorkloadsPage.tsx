@@ -18,7 +18,6 @@ import TableContainer from "@mui/material/TableContainer";
 import TableHead from "@mui/material/TableHead";
 import TablePagination from "@mui/material/TablePagination";
 import TableRow from "@mui/material/TableRow";
-import TableSortLabel from "@mui/material/TableSortLabel";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
@@ -26,6 +25,7 @@ import { Link as RouterLink, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { StatCard } from "../../components/StatCard";
+import { SortableHead, sortCaption, TableStatusRows, type SortableColumn } from "../../components/SortableTable";
 import { visuallyHidden } from "../../components/visuallyHidden";
 import { usePageTitle } from "../../shell/usePageTitle";
 import { useTenants } from "../alerts/queries";
@@ -42,12 +42,7 @@ import {
 import { WorkloadDialog } from "./WorkloadDialog";
 import { StatusChip } from "./WorkloadParts";
 
-interface Column {
-  key: string;
-  label: string;
-  sort?: SortField;
-  align?: "right";
-}
+type Column = SortableColumn<SortField>;
 
 const COLUMNS: Column[] = [
   { key: "name", label: "Workload", sort: "name" },
@@ -282,44 +277,13 @@ export default function WorkloadsPage() {
           <TableContainer tabIndex={0} aria-label="Workloads, scrollable">
             <Table size="small" aria-label="Workloads">
               <caption style={visuallyHidden}>
-                Workloads{state.sort ? `, sorted by ${COLUMNS.find((c) => c.sort === state.sort!.field)?.label} ${state.sort.direction === "asc" ? "ascending" : "descending"}` : ", newest first"}
+                Workloads{sortCaption(COLUMNS, state.sort, ", newest first")}
               </caption>
-              <TableHead>
-                <TableRow>
-                  {COLUMNS.map((c) => {
-                    const active = c.sort !== undefined && state.sort?.field === c.sort;
-                    return (
-                      <TableCell key={c.key} align={c.align} scope="col"
-                        aria-sort={active ? (state.sort!.direction === "asc" ? "ascending" : "descending") : undefined}>
-                        {c.sort ? (
-                          <TableSortLabel active={active} direction={active ? state.sort!.direction : "asc"}
-                            onClick={() => update(nextSort(state, c.sort!))}>
-                            {c.label}
-                          </TableSortLabel>
-                        ) : c.label}
-                      </TableCell>
-                    );
-                  })}
-                </TableRow>
-              </TableHead>
+              <SortableHead columns={COLUMNS} sort={state.sort} onSort={(field) => update(nextSort(state, field))} />
               <TableBody>
-                {workloads.isPending ? (
-                  Array.from({ length: 5 }, (_, i) => (
-                    <TableRow key={`loading-${i}`}>
-                      <TableCell colSpan={COLUMNS.length}>
-                        {i === 0 ? <span style={visuallyHidden} role="status">Loading workloads…</span> : null}
-                        <Skeleton variant="text" />
-                      </TableCell>
-                    </TableRow>
-                  ))
-                ) : rows.length === 0 ? (
-                  <TableRow>
-                    <TableCell colSpan={COLUMNS.length}>
-                      <Typography sx={{ py: 2, textAlign: "center", color: "text.secondary" }}>
-                        {filtered ? "No workloads match these filters." : "No workloads yet."}
-                      </Typography>
-                    </TableCell>
-                  </TableRow>
+                {workloads.isPending || rows.length === 0 ? (
+                  <TableStatusRows loading={workloads.isPending} colSpan={COLUMNS.length} loadingLabel="Loading workloads…"
+                    emptyText={filtered ? "No workloads match these filters." : "No workloads yet."} />
                 ) : (
                   rows.map((w) => (
                     <TableRow key={w.id} hover selected={w.id === state.open}>

@@ -2,6 +2,7 @@
 // reload, a shared link or the back button shows the same view. Pure functions, tested.
 import type { Schemas } from "../../api/client";
 import type { WorkloadListParams } from "../../live/cache";
+import { readEnum, readText } from "../admin/urlState";
 
 export type WorkloadStatus = Schemas["WorkloadStatus"];
 export type WorkloadType = Schemas["WorkloadType"];
@@ -48,33 +49,24 @@ export interface ListState {
   open?: string;
 }
 
-function oneOf<T extends string>(value: string | null, allowed: readonly T[]): T | undefined {
-  return value !== null && (allowed as readonly string[]).includes(value) ? (value as T) : undefined;
-}
-
-function text(value: string | null, max: number): string | undefined {
-  const v = value?.trim();
-  return v ? v.slice(0, max) : undefined;
-}
-
 /** The list's state from the URL; what is missing or not understood takes its default. */
 export function parseListState(params: URLSearchParams): ListState {
   const filters: WorkloadFilters = {
-    status: oneOf(params.get("status"), STATUSES),
-    customer: text(params.get("customer"), 32),
-    type: oneOf(params.get("type"), TYPES),
-    gpu_model: oneOf(params.get("gpu_model"), GPU_MODELS),
-    q: text(params.get("q"), 100),
+    status: readEnum(params, "status", STATUSES),
+    customer: readText(params, "customer", 32),
+    type: readEnum(params, "type", TYPES),
+    gpu_model: readEnum(params, "gpu_model", GPU_MODELS),
+    q: readText(params, "q", 100),
   };
   for (const key of FILTER_KEYS) if (filters[key] === undefined) delete filters[key];
   const rawSort = params.get("sort") ?? "";
-  const field = oneOf(rawSort.replace(/^-/, ""), SORTABLE);
+  const field = SORTABLE.find((f) => f === rawSort.replace(/^-/, ""));
   const sort = field ? { field, direction: rawSort.startsWith("-") ? ("desc" as const) : ("asc" as const) } : null;
   const size = Number(params.get("size"));
   const pageSize = (PAGE_SIZES as readonly number[]).includes(size) ? size : DEFAULT_PAGE_SIZE;
   const page = Number(params.get("page"));
   const state: ListState = { filters, sort, pageSize, page: Number.isInteger(page) && page > 1 ? page - 1 : 0 };
-  const open = text(params.get("id"), 32);
+  const open = readText(params, "id", 32);
   if (open) state.open = open;
   return state;
 }
